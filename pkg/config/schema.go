@@ -1,0 +1,121 @@
+package config
+
+import "time"
+
+// File is one agentguard configuration file. Field names are the YAML keys;
+// every field is documented in docs/config.md.
+type File struct {
+	// FailureMode says what happens to a request when agentguard itself fails
+	// (not when a policy denies): "closed" (default) rejects it, "open" lets it pass.
+	FailureMode string `yaml:"failure_mode" json:"failure_mode"`
+	// DecisionTimeout bounds the work on one Envoy message. Envoy's own
+	// message_timeout (200ms by default) must be larger.
+	DecisionTimeout Duration `yaml:"decision_timeout" json:"decision_timeout"`
+	// DefaultProfile serves requests no profile matches; empty means deny them.
+	DefaultProfile string `yaml:"default_profile" json:"default_profile"`
+	// CELCostLimit bounds the runtime cost of one policy evaluation.
+	CELCostLimit uint64 `yaml:"cel_cost_limit" json:"cel_cost_limit"`
+
+	Audit    Audit     `yaml:"audit" json:"audit"`
+	Agents   []Agent   `yaml:"agents" json:"agents"`
+	Profiles []Profile `yaml:"profiles" json:"profiles"`
+}
+
+// Audit configures the audit log: one JSON line per request.
+type Audit struct {
+	// Output is "stdout" (default), "stderr", "off", or a file path.
+	Output string `yaml:"output" json:"output"`
+}
+
+// Agent is a named workload and the identities that prove it.
+type Agent struct {
+	Name   string   `yaml:"name" json:"name"`
+	SPIFFE []string `yaml:"spiffe" json:"spiffe"`
+	Groups []string `yaml:"groups" json:"groups"`
+}
+
+// Profile is one traffic class: which requests it governs and how.
+type Profile struct {
+	Name     string `yaml:"name" json:"name"`
+	Protocol string `yaml:"protocol" json:"protocol"`
+	// Match selects the profile when Envoy did not name it in x-agentguard-profile.
+	Match        Match    `yaml:"match" json:"match"`
+	Identity     Identity `yaml:"identity" json:"identity"`
+	MaxBodyBytes int64    `yaml:"max_body_bytes" json:"max_body_bytes"`
+	// FailureMode overrides the top-level failure_mode for this profile.
+	FailureMode string     `yaml:"failure_mode" json:"failure_mode"`
+	MCP         *MCP       `yaml:"mcp" json:"mcp,omitempty"`
+	Policies    []Policy   `yaml:"policies" json:"policies"`
+	Audit       AuditRules `yaml:"audit" json:"audit"`
+}
+
+// Match is a conjunction: every non-empty list must contain the request's value.
+type Match struct {
+	Ports        []int    `yaml:"ports" json:"ports"`
+	Authorities  []string `yaml:"authorities" json:"authorities"`
+	PathPrefixes []string `yaml:"path_prefixes" json:"path_prefixes"`
+}
+
+// Identity lists, in order, where a profile looks for the agent's identity.
+type Identity struct {
+	// Sources: "xfcc", "peer", "header". Default: xfcc, peer.
+	Sources []string `yaml:"sources" json:"sources"`
+	// TrustHeader names the header the "header" source reads (default x-agent-id).
+	// Only safe where L4 identity (ztunnel, mTLS) already vouches for the caller.
+	TrustHeader    string   `yaml:"trust_header" json:"trust_header"`
+	TrustDomains   []string `yaml:"trust_domains" json:"trust_domains"`
+	AllowAnonymous bool     `yaml:"allow_anonymous" json:"allow_anonymous"`
+}
+
+// MCP configures a profile of protocol "mcp".
+type MCP struct {
+	// ServerHeader is the client header naming the MCP server (default x-mcp-server).
+	ServerHeader string `yaml:"server_header" json:"server_header"`
+	// RouteHeader is the header agentguard sets to the server's cluster, which
+	// Envoy's route matches with cluster_header (default x-agentguard-cluster).
+	RouteHeader string      `yaml:"route_header" json:"route_header"`
+	MaxBatch    int         `yaml:"max_batch" json:"max_batch"`
+	MaxDepth    int         `yaml:"max_depth" json:"max_depth"`
+	Servers     []MCPServer `yaml:"servers" json:"servers"`
+	Tools       []ToolRule  `yaml:"tools" json:"tools"`
+	// MaxEventBytes bounds one server-sent event held while filtering a stream.
+	MaxEventBytes int `yaml:"max_event_bytes" json:"max_event_bytes"`
+}
+
+// MCPServer is an upstream MCP server the profile routes to.
+type MCPServer struct {
+	Name    string `yaml:"name" json:"name"`
+	Cluster string `yaml:"cluster" json:"cluster"`
+}
+
+// ToolRule grants (allow) or forbids (deny) tools on servers to agents.
+// No agents and no groups means every agent.
+type ToolRule struct {
+	ID     string   `yaml:"id" json:"id"`
+	Agents []string `yaml:"agents" json:"agents"`
+	Groups []string `yaml:"groups" json:"groups"`
+	// Server is a server name or a glob ("*").
+	Server string   `yaml:"server" json:"server"`
+	Allow  []string `yaml:"allow" json:"allow"`
+	Deny   []string `yaml:"deny" json:"deny"`
+}
+
+// Policy is one CEL rule.
+type Policy struct {
+	ID string `yaml:"id" json:"id"`
+	// Effect: "deny" (deny when true), "require" (deny when false),
+	// "allow" (where any allow rule exists, one must be true).
+	Effect  string `yaml:"effect" json:"effect"`
+	When    string `yaml:"when" json:"when"`
+	Message string `yaml:"message" json:"message"`
+}
+
+// AuditRules says what the audit record of a profile may carry.
+type AuditRules struct {
+	// LogArguments lists "server/tool" globs whose argument values may be
+	// recorded; for other tools only argument names are.
+	LogArguments []string `yaml:"log_arguments" json:"log_arguments"`
+}
+
+// Duration is a time.Duration written as "150ms" in YAML.
+type Duration time.Duration

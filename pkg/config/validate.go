@@ -1,0 +1,307 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/agentguard/agentguard/pkg/identity"
+)
+
+// Protocols that this build implements. Profiles naming another protocol are
+// rejected at load rather than failing at request time.
+var implemented = map[string]bool{"mcp": true, "http": true}
+
+// planned protocols are named in the error so a user knows they are coming,
+// not misspelt.
+var planned = map[string]bool{"openai": true, "anthropic": true, "webhook": true}
+
+const (
+	defaultDecisionTimeout = 150 * time.Millisecond
+	defaultMaxBody         = 1 << 20
+	defaultCELCost         = 100_000
+)
+
+var (
+	nameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+	headerRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,127}$`)
+)
+
+func (f *File) applyDefaults() {
+	if f.FailureMode == "" {
+		f.FailureMode = "closed"
+	}
+	if f.DecisionTimeout == 0 {
+		f.DecisionTimeout = Duration(defaultDecisionTimeout)
+	}
+	if f.CELCostLimit == 0 {
+		f.CELCostLimit = defaultCELCost
+	}
+	if f.Audit.Output == "" {
+		f.Audit.Output = "stdout"
+	}
+	for i := range f.Profiles {
+		p := &f.Profiles[i]
+		if p.MaxBodyBytes == 0 {
+			p.MaxBodyBytes = defaultMaxBody
+		}
+		if p.FailureMode == "" {
+			p.FailureMode = f.FailureMode
+		}
+		if len(p.Identity.Sources) == 0 {
+			p.Identity.Sources = []string{"xfcc", "peer"}
+		}
+		if p.Identity.TrustHeader == "" {
+			p.Identity.TrustHeader = "x-agent-id"
+		}
+		if m := p.MCP; m != nil {
+			if m.ServerHeader == "" {
+				m.ServerHeader = "x-mcp-server"
+			}
+			if m.RouteHeader == "" {
+				m.RouteHeader = "x-agentguard-cluster"
+			}
+			if m.MaxBatch == 0 {
+				m.MaxBatch = 100
+			}
+			if m.MaxDepth == 0 {
+				m.MaxDepth = 64
+			}
+			if m.MaxEventBytes == 0 {
+				m.MaxEventBytes = 1 << 20
+			}
+		}
+	}
+}
+
+// Validate checks the whole file and returns every problem, each with its
+// path. CEL expressions are compiled later, by the policy package, whose
+// errors are reported in the same form.
+func (f *File) Validate() Errors {
+	var es Errors
+	if f.FailureMode != "closed" && f.FailureMode != "open" {
+		es.add("failure_mode", "must be closed or open, not %q", f.FailureMode)
+	}
+	if d := time.Duration(f.DecisionTimeout); d <= 0 || d > 10*time.Second {
+		es.add("decision_timeout", "must be in (0, 10s], not %s", d)
+	}
+	switch o := f.Audit.Output; {
+	case o == "stdout", o == "stderr", o == "off", strings.HasPrefix(o, "/"):
+	default:
+		es.add("audit.output", "must be stdout, stderr, off or an absolute path, not %q", o)
+	}
+	groups := f.validateAgents(&es)
+	names := map[string]bool{}
+	for i := range f.Profiles {
+		p := &f.Profiles[i]
+		path := fmt.Sprintf("profiles[%d]", i)
+		if names[p.Name] {
+			es.add(path+".name", "duplicate profile %q", p.Name)
+		}
+		names[p.Name] = true
+		p.validate(path, f, groups, &es)
+	}
+	if len(f.Profiles) == 0 {
+		es.add("profiles", "at least one profile is required")
+	}
+	if f.DefaultProfile != "" && !names[f.DefaultProfile] {
+		es.add("default_profile", "no profile named %q", f.DefaultProfile)
+	}
+	return es
+}
+
+func (f *File) validateAgents(es *Errors) map[string]bool {
+	groups := map[string]bool{}
+	seen := map[string]bool{}
+	owner := map[string]string{}
+	for i, a := range f.Agents {
+		path := fmt.Sprintf("agents[%d]", i)
+		if !nameRE.MatchString(a.Name) {
+			es.add(path+".name", "invalid agent name %q", a.Name)
+		}
+		if seen[a.Name] {
+			es.add(path+".name", "duplicate agent %q", a.Name)
+		}
+		seen[a.Name] = true
+		for j, s := range a.SPIFFE {
+			id, err := identity.ParseSPIFFEID(s)
+			if err != nil {
+				es.add(fmt.Sprintf("%s.spiffe[%d]", path, j), "%v", err)
+				continue
+			}
+			if o, ok := owner[id.String()]; ok {
+				es.add(fmt.Sprintf("%s.spiffe[%d]", path, j), "%s already belongs to agent %q", s, o)
+			}
+			owner[id.String()] = a.Name
+		}
+		for j, g := range a.Groups {
+			if !nameRE.MatchString(g) {
+				es.add(fmt.Sprintf("%s.groups[%d]", path, j), "invalid group name %q", g)
+			}
+			groups[g] = true
+		}
+	}
+	return groups
+}
+
+func (p *Profile) validate(path string, f *File, groups map[string]bool, es *Errors) {
+	if !nameRE.MatchString(p.Name) {
+		es.add(path+".name", "invalid profile name %q", p.Name)
+	}
+	switch {
+	case implemented[p.Protocol]:
+	case planned[p.Protocol]:
+		es.add(path+".protocol", "protocol %q is not implemented in this build (available: http, mcp)", p.Protocol)
+	default:
+		es.add(path+".protocol", "unknown protocol %q (available: http, mcp)", p.Protocol)
+	}
+	if p.FailureMode != "closed" && p.FailureMode != "open" {
+		es.add(path+".failure_mode", "must be closed or open, not %q", p.FailureMode)
+	}
+	if p.MaxBodyBytes < 0 || p.MaxBodyBytes > 64<<20 {
+		es.add(path+".max_body_bytes", "must be in [1, 64MiB], not %d", p.MaxBodyBytes)
+	}
+	for j, port := range p.Match.Ports {
+		if port < 1 || port > 65535 {
+			es.add(fmt.Sprintf("%s.match.ports[%d]", path, j), "invalid port %d", port)
+		}
+	}
+	for j, pre := range p.Match.PathPrefixes {
+		if !strings.HasPrefix(pre, "/") {
+			es.add(fmt.Sprintf("%s.match.path_prefixes[%d]", path, j), "must start with /")
+		}
+	}
+	p.Identity.validate(path+".identity", es)
+	if p.Protocol == "mcp" {
+		if p.MCP == nil {
+			es.add(path+".mcp", "required for protocol mcp")
+		} else {
+			p.MCP.validate(path+".mcp", f, groups, es)
+		}
+	} else if p.MCP != nil {
+		es.add(path+".mcp", "only allowed with protocol mcp")
+	}
+	ids := map[string]bool{}
+	for j, pol := range p.Policies {
+		pp := fmt.Sprintf("%s.policies[%d]", path, j)
+		if !nameRE.MatchString(pol.ID) {
+			es.add(pp+".id", "invalid rule id %q", pol.ID)
+		}
+		if ids[pol.ID] {
+			es.add(pp+".id", "duplicate rule id %q", pol.ID)
+		}
+		ids[pol.ID] = true
+		if pol.Effect != "allow" && pol.Effect != "deny" && pol.Effect != "require" {
+			es.add(pp+".effect", "must be allow, deny or require, not %q", pol.Effect)
+		}
+		if strings.TrimSpace(pol.When) == "" {
+			es.add(pp+".when", "a CEL expression is required")
+		}
+	}
+	for j, g := range p.Audit.LogArguments {
+		if !strings.Contains(g, "/") {
+			es.add(fmt.Sprintf("%s.audit.log_arguments[%d]", path, j), "must be server/tool, not %q", g)
+		}
+	}
+}
+
+func (id *Identity) validate(path string, es *Errors) {
+	_, err := identity.NewResolver(identity.Options{
+		Sources:      sourcesOf(id.Sources),
+		TrustHeader:  id.TrustHeader,
+		TrustDomains: id.TrustDomains,
+	})
+	if err != nil {
+		es.add(path, "%v", err)
+	}
+	if !headerRE.MatchString(id.TrustHeader) {
+		es.add(path+".trust_header", "must be a lowercase header name, not %q", id.TrustHeader)
+	}
+}
+
+func sourcesOf(ss []string) []identity.Source {
+	out := make([]identity.Source, len(ss))
+	for i, s := range ss {
+		out[i] = identity.Source(s)
+	}
+	return out
+}
+
+// ResolverOptions returns the identity options a profile configures.
+func (id *Identity) ResolverOptions() identity.Options {
+	return identity.Options{Sources: sourcesOf(id.Sources), TrustHeader: id.TrustHeader, TrustDomains: id.TrustDomains}
+}
+
+func (m *MCP) validate(path string, f *File, groups map[string]bool, es *Errors) {
+	if !headerRE.MatchString(m.ServerHeader) {
+		es.add(path+".server_header", "must be a lowercase header name, not %q", m.ServerHeader)
+	}
+	if !headerRE.MatchString(m.RouteHeader) || strings.HasPrefix(m.RouteHeader, "x-envoy-") {
+		es.add(path+".route_header", "must be a lowercase header name Envoy lets us set, not %q", m.RouteHeader)
+	}
+	if m.MaxBatch < 1 || m.MaxBatch > 10_000 {
+		es.add(path+".max_batch", "must be in [1, 10000]")
+	}
+	if m.MaxDepth < 2 || m.MaxDepth > 512 {
+		es.add(path+".max_depth", "must be in [2, 512]")
+	}
+	if m.MaxEventBytes < 1024 {
+		es.add(path+".max_event_bytes", "must be at least 1024")
+	}
+	servers := map[string]bool{}
+	for j, s := range m.Servers {
+		sp := fmt.Sprintf("%s.servers[%d]", path, j)
+		if !nameRE.MatchString(s.Name) {
+			es.add(sp+".name", "invalid server name %q", s.Name)
+		}
+		if servers[s.Name] {
+			es.add(sp+".name", "duplicate server %q", s.Name)
+		}
+		servers[s.Name] = true
+		if s.Cluster == "" {
+			es.add(sp+".cluster", "required: the Envoy cluster this server is routed to")
+		}
+	}
+	if len(m.Servers) == 0 {
+		es.add(path+".servers", "at least one server is required")
+	}
+	agents := map[string]bool{}
+	for _, a := range f.Agents {
+		agents[a.Name] = true
+	}
+	ids := map[string]bool{}
+	for j, t := range m.Tools {
+		tp := fmt.Sprintf("%s.tools[%d]", path, j)
+		if !nameRE.MatchString(t.ID) {
+			es.add(tp+".id", "invalid rule id %q", t.ID)
+		}
+		if ids[t.ID] {
+			es.add(tp+".id", "duplicate rule id %q", t.ID)
+		}
+		ids[t.ID] = true
+		if t.Server == "" {
+			es.add(tp+".server", "required (a server name or a glob such as *)")
+		} else if !strings.ContainsAny(t.Server, "*?") && !servers[t.Server] {
+			es.add(tp+".server", "no server named %q", t.Server)
+		}
+		if (len(t.Allow) == 0) == (len(t.Deny) == 0) {
+			es.add(tp, "exactly one of allow or deny is required")
+		}
+		for k, a := range t.Agents {
+			if !agents[a] {
+				es.add(fmt.Sprintf("%s.agents[%d]", tp, k), "no agent named %q", a)
+			}
+		}
+		for k, g := range t.Groups {
+			if !groups[g] {
+				es.add(fmt.Sprintf("%s.groups[%d]", tp, k), "no agent is in group %q", g)
+			}
+		}
+		for k, pat := range append(append([]string{}, t.Allow...), t.Deny...) {
+			if pat == "" {
+				es.add(fmt.Sprintf("%s.patterns[%d]", tp, k), "empty tool pattern")
+			}
+		}
+	}
+}

@@ -1,0 +1,59 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/agentguard/agentguard/pkg/telemetry"
+)
+
+// Engine decides exchanges with the current Runtime.
+type Engine struct {
+	rt      atomic.Pointer[Runtime]
+	log     *slog.Logger
+	metrics *telemetry.Metrics
+	audit   *telemetry.Auditor
+	now     func() time.Time
+}
+
+// Options are the Engine's collaborators.
+type Options struct {
+	Log     *slog.Logger
+	Metrics *telemetry.Metrics
+	Audit   *telemetry.Auditor // nil: no audit log
+	Now     func() time.Time   // nil: time.Now
+}
+
+// New returns an Engine serving rt.
+func New(rt *Runtime, o Options) *Engine {
+	e := &Engine{log: o.Log, metrics: o.Metrics, audit: o.Audit, now: o.Now}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
+	}
+	if e.metrics == nil {
+		e.metrics = telemetry.NewMetrics()
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	e.rt.Store(rt)
+	return e
+}
+
+// Swap makes rt current for exchanges that start from now on.
+func (e *Engine) Swap(rt *Runtime) { e.rt.Store(rt) }
+
+// Runtime is the current Runtime.
+func (e *Engine) Runtime() *Runtime { return e.rt.Load() }
+
+// Start begins an exchange. ctx is the stream's context: when it ends, the
+// exchange's work stops.
+func (e *Engine) Start(ctx context.Context, m Meta) *Exchange {
+	rt := e.rt.Load()
+	return &Exchange{
+		e: e, rt: rt, ctx: ctx, meta: m, start: e.now(),
+		rec: telemetry.Record{Time: e.now()},
+	}
+}

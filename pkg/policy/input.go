@@ -1,0 +1,55 @@
+package policy
+
+// Agent is the caller as identified for this request.
+type Agent struct {
+	Name          string // configured agent name; "" when anonymous or unknown
+	Groups        []string
+	SPIFFE        string
+	Source        string // xfcc, peer, header; "" when anonymous
+	Authenticated bool
+}
+
+// Request is the HTTP request as policies see it.
+type Request struct {
+	Method, Path, Host, ID string
+	// Headers is called at most once, and only when a rule reads headers.
+	Headers func() map[string]string
+}
+
+// MCP is one JSON-RPC message of an MCP request (one per batch element).
+type MCP struct {
+	Method          string
+	ID              string // the raw JSON id ("7", "\"abc\""); "" for notifications
+	Server          string
+	Tool            string
+	Arguments       []byte // raw JSON object; decoded only when a rule reads it
+	ResourceURI     string
+	Prompt          string
+	SessionID       string
+	ProtocolVersion string
+	Batch           bool
+}
+
+// Input is everything one decision may depend on.
+type Input struct {
+	Profile  string
+	Protocol string
+	Agent    Agent
+	Request  Request
+	MCP      *MCP // nil outside MCP profiles
+}
+
+// Decision is the outcome of a Set over one Input. A denial is a Decision,
+// never an error.
+type Decision struct {
+	Allow   bool
+	Rule    string // the rule that decided; "" when allowed by default
+	Message string // operator-written, safe to show the client
+}
+
+// Built-in rule ids, reported like configured ones.
+const (
+	RuleServerNotAllowed = "builtin:server-not-allowed"
+	RuleToolNotAllowed   = "builtin:tool-not-allowed"
+	RuleNoAllowMatched   = "builtin:no-allow-rule-matched"
+)

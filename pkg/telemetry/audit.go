@@ -1,0 +1,137 @@
+package telemetry
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"time"
+)
+
+// Record is the audit record of one request. Fields are chosen, not dumped:
+// no header values, no bodies, no credentials. Tool arguments appear only
+// where the profile marks the tool loggable; otherwise only their names.
+type Record struct {
+	Time       time.Time
+	RequestID  string
+	Profile    string
+	Agent      string
+	SPIFFE     string
+	IDSource   string
+	Method     string // HTTP method
+	Path       string
+	Decision   string // allow, deny, error
+	Rule       string
+	Reason     string
+	Status     int // HTTP status of agentguard's reply, or of the upstream response
+	LatencyMS  float64
+	MCP        *MCPRecord
+	StreamErr  string // how the stream ended, when abnormally
+	FailedOpen bool
+}
+
+// MCPRecord is the MCP part of a record.
+type MCPRecord struct {
+	Server        string
+	SessionID     string
+	Batch         int
+	Calls         []MCPCall
+	ToolsFiltered int
+}
+
+// MCPCall is one JSON-RPC message of the request.
+type MCPCall struct {
+	Method    string          `json:"method"`
+	ID        string          `json:"id,omitempty"`
+	Tool      string          `json:"tool,omitempty"`
+	ArgNames  []string        `json:"arg_names,omitempty"`
+	Arguments json.RawMessage `json:"arguments,omitempty"`
+	Decision  string          `json:"decision"`
+	Rule      string          `json:"rule,omitempty"`
+}
+
+// Auditor writes records as JSON lines. A nil *Auditor discards them.
+type Auditor struct {
+	log *slog.Logger
+}
+
+// NewAuditor writes to w; the caller owns w.
+func NewAuditor(w io.Writer) *Auditor {
+	h := slog.NewJSONHandler(w, &slog.HandlerOptions{
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			// The record's own time is authoritative; drop slog's level noise.
+			if len(groups) == 0 && (a.Key == slog.LevelKey || a.Key == slog.TimeKey) {
+				return slog.Attr{}
+			}
+			return a
+		},
+	})
+	return &Auditor{log: slog.New(h)}
+}
+
+// Write emits r.
+func (a *Auditor) Write(r *Record) {
+	if a == nil {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.Time("time", r.Time.UTC()),
+		slog.String("request_id", r.RequestID),
+		slog.String("profile", r.Profile),
+		slog.String("agent", r.Agent),
+		slog.String("decision", r.Decision),
+	}
+	add := func(k, v string) {
+		if v != "" {
+			attrs = append(attrs, slog.String(k, v))
+		}
+	}
+	add("spiffe", r.SPIFFE)
+	add("identity_source", r.IDSource)
+	add("method", r.Method)
+	add("path", r.Path)
+	add("rule", r.Rule)
+	add("reason", r.Reason)
+	if r.Status != 0 {
+		attrs = append(attrs, slog.Int("status", r.Status))
+	}
+	attrs = append(attrs, slog.Float64("latency_ms", r.LatencyMS))
+	if m := r.MCP; m != nil {
+		g := []any{}
+		if m.Server != "" {
+			g = append(g, slog.String("server", m.Server))
+		}
+		if m.SessionID != "" {
+			g = append(g, slog.String("session_id", m.SessionID))
+		}
+		if m.Batch > 0 {
+			g = append(g, slog.Int("batch", m.Batch))
+		}
+		if len(m.Calls) == 1 {
+			c := m.Calls[0]
+			g = append(g, slog.String("method", c.Method))
+			if c.Tool != "" {
+				g = append(g, slog.String("tool", c.Tool))
+			}
+			if c.ID != "" {
+				g = append(g, slog.String("id", c.ID))
+			}
+			if len(c.Arguments) > 0 {
+				g = append(g, slog.Any("arguments", c.Arguments))
+			} else if len(c.ArgNames) > 0 {
+				g = append(g, slog.Any("arg_names", c.ArgNames))
+			}
+		} else if len(m.Calls) > 1 {
+			g = append(g, slog.Any("calls", m.Calls))
+		}
+		if m.ToolsFiltered > 0 {
+			g = append(g, slog.Int("tools_filtered", m.ToolsFiltered))
+		}
+		attrs = append(attrs, slog.Group("mcp", g...))
+	}
+	add("stream_error", r.StreamErr)
+	if r.FailedOpen {
+		attrs = append(attrs, slog.Bool("failed_open", true))
+	}
+	a.log.LogAttrs(context.Background(), slog.LevelInfo, "audit", attrs...)
+}

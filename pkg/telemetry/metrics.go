@@ -1,0 +1,67 @@
+package telemetry
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics are agentguard's own series. Label values are bounded: agents,
+// profiles, servers and tools come from the config; anything else is
+// reported as "other" or "unknown".
+type Metrics struct {
+	Registry        *prometheus.Registry
+	Requests        *prometheus.CounterVec   // profile, agent, decision
+	MCPCalls        *prometheus.CounterVec   // server, tool, method, decision
+	DecisionSeconds *prometheus.HistogramVec // profile
+	Reloads         *prometheus.CounterVec   // result
+	StreamErrors    *prometheus.CounterVec   // kind
+	Failures        *prometheus.CounterVec   // profile, mode (closed|open)
+	ToolsFiltered   *prometheus.CounterVec   // server
+	ConfigInfo      *prometheus.GaugeVec     // source, hash
+}
+
+// NewMetrics registers agentguard's metrics on a new registry, with the Go
+// runtime and process collectors beside them.
+func NewMetrics() *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentguard_requests_total",
+			Help: "Requests decided, by profile, agent and decision (allow, deny, error).",
+		}, []string{"profile", "agent", "decision"}),
+		MCPCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentguard_mcp_calls_total",
+			Help: "MCP JSON-RPC messages decided, by server, tool, method and decision.",
+		}, []string{"server", "tool", "method", "decision"}),
+		DecisionSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "agentguard_decision_duration_seconds",
+			Help:    "Time agentguard spent deciding a request (request phase only).",
+			Buckets: []float64{25e-6, 50e-6, 100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 200e-3},
+		}, []string{"profile"}),
+		Reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentguard_config_reloads_total",
+			Help: "Config loads by result (applied, rejected).",
+		}, []string{"result"}),
+		StreamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentguard_stream_errors_total",
+			Help: "ext_proc streams that ended abnormally, by kind.",
+		}, []string{"kind"}),
+		Failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentguard_failures_total",
+			Help: "Internal failures and the failure mode applied (closed rejects, open lets pass).",
+		}, []string{"profile", "mode"}),
+		ToolsFiltered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentguard_mcp_tools_filtered_total",
+			Help: "Tools removed from tools/list results because the agent may not call them.",
+		}, []string{"server"}),
+		ConfigInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "agentguard_config_info",
+			Help: "The config being served (value 1), by source and content hash.",
+		}, []string{"source", "hash"}),
+	}
+	reg.MustRegister(m.Requests, m.MCPCalls, m.DecisionSeconds, m.Reloads, m.StreamErrors,
+		m.Failures, m.ToolsFiltered, m.ConfigInfo,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
