@@ -156,7 +156,7 @@ func (p *Profile) validate(path string, f *File, groups map[string]bool, es *Err
 	default:
 		es.add(path+".protocol", "unknown protocol %q (available: http, mcp)", p.Protocol)
 	}
-	if p.FailureMode != "closed" && p.FailureMode != "open" {
+	if p.FailureMode != f.FailureMode && p.FailureMode != "closed" && p.FailureMode != "open" {
 		es.add(path+".failure_mode", "must be closed or open, not %q", p.FailureMode)
 	}
 	if p.MaxBodyBytes < 0 || p.MaxBodyBytes > 64<<20 {

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/google/cel-go/cel"
@@ -87,11 +86,9 @@ func mcpValue(m *MCP) map[string]any {
 	if m == nil {
 		m = &MCP{}
 	}
-	args := map[string]any{}
+	var args any = map[string]any{}
 	if len(m.Arguments) > 0 {
-		// The codec validated the arguments as a JSON object; a failure here
-		// leaves them empty rather than failing the decision.
-		_ = json.Unmarshal(m.Arguments, &args)
+		args = &lazyObject{raw: m.Arguments}
 	}
 	return map[string]any{
 		"method": m.Method, "id": m.ID, "server": m.Server,

@@ -59,18 +59,21 @@ func (s *Set) ToolAllowed(a *Agent, server, tool string) bool {
 // Decide evaluates the Set over in. ctx carries the decision's deadline,
 // which CEL checks while it evaluates.
 func (s *Set) Decide(ctx context.Context, in *Input) (Decision, error) {
+	grantedBy := "" // the allow rule that granted a tool call
 	if m := in.MCP; m != nil && s.tools != nil {
 		if m.Server != "" && !s.tools.ServerAllowed(&in.Agent, m.Server) {
 			return Decision{Rule: RuleServerNotAllowed, Message: fmt.Sprintf("agent may not use MCP server %q", m.Server)}, nil
 		}
 		if m.Method == "tools/call" {
-			if ok, id := s.tools.Check(&in.Agent, m.Server, m.Tool); !ok {
+			ok, id := s.tools.Check(&in.Agent, m.Server, m.Tool)
+			if !ok {
 				return Decision{Rule: id, Message: "tool not allowed for this agent"}, nil
 			}
+			grantedBy = id
 		}
 	}
 	if len(s.rules) == 0 {
-		return Decision{Allow: true}, nil
+		return Decision{Allow: true, Rule: grantedBy}, nil
 	}
 	act := &activation{in: in}
 	allowed := ""
@@ -96,6 +99,9 @@ func (s *Set) Decide(ctx context.Context, in *Input) (Decision, error) {
 	}
 	if s.hasAllow && allowed == "" {
 		return Decision{Rule: RuleNoAllowMatched, Message: "no allow rule matched"}, nil
+	}
+	if allowed == "" {
+		allowed = grantedBy
 	}
 	return Decision{Allow: true, Rule: allowed}, nil
 }
