@@ -86,6 +86,9 @@ func printOutcome(w io.Writer, o engine.Outcome) {
 	if o.Reason != "" {
 		fmt.Fprintf(w, "reason:   %s\n", o.Reason)
 	}
+	if o.Err != nil {
+		fmt.Fprintf(w, "error:    %v\n", o.Err)
+	}
 	if o.Reply != nil {
 		fmt.Fprintf(w, "status:   %d\nbody:     %s\n", o.Status, o.Reply.Body)
 		return

@@ -18,10 +18,14 @@ const usage = `agentguard — L7 governance for AI agents, as an Envoy ext_proc 
 
 Usage:
   agentguard serve    [--config F] [--grpc-addr A] [--metrics-addr A] [--health-addr A] [--admin-addr A]
-  agentguard validate --config F
-  agentguard eval     [--config F] --profile P [-H 'name: value']... [--body FILE|-] [--method M] [--path P]
-  agentguard test     DIR|FILE...
+                      [--log-level L] [--drain-timeout D]
+  agentguard validate [--config F]
+  agentguard eval     [--config F] [--profile P | --port N] [-H 'name: value']... [--body FILE|-]
+                      [--method M] [--path P] [--authority A]
+  agentguard test     [-v] DIR|FILE...
   agentguard version
+
+Run 'agentguard COMMAND -h' for a command's flags.
 
 Without --config the embedded default deployment (policies/codereview.yaml) is used.
 `

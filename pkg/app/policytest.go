@@ -169,7 +169,7 @@ func runCase(ctx context.Context, e *engine.Engine, path string, c *testCase) ([
 	if c.Expect.Decision == "" {
 		problems = append(problems, "expect.decision is required")
 	} else if out.Decision != c.Expect.Decision {
-		problems = append(problems, fmt.Sprintf("decision %s, want %s (rule %q, reason %q)", out.Decision, c.Expect.Decision, out.Rule, out.Reason))
+		problems = append(problems, fmt.Sprintf("decision %s, want %s (rule %q, reason %q, error %v)", out.Decision, c.Expect.Decision, out.Rule, out.Reason, out.Err))
 	}
 	if c.Expect.Rule != "" && out.Rule != c.Expect.Rule {
 		problems = append(problems, fmt.Sprintf("rule %q, want %q", out.Rule, c.Expect.Rule))

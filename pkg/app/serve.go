@@ -145,6 +145,10 @@ func (s *server) shutdown(gs *grpc.Server, https []*http.Server, drain time.Dura
 // reload loads the config again; an invalid one is rejected and the last
 // good one keeps serving.
 func (s *server) reload(why string) {
+	if s.path == "" {
+		s.log.Info("nothing to reload: serving the embedded default deployment", "trigger", why)
+		return
+	}
 	rt, hash, err := loadRuntime(s.path)
 	if err != nil {
 		s.metrics.Reloads.WithLabelValues("rejected").Inc()

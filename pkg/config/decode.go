@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -54,13 +55,33 @@ func Parse(name string, data []byte) (*File, error) {
 func decodeErrors(name string, err error) error {
 	var te *yaml.TypeError
 	if !errors.As(err, &te) {
-		return Errors{{File: name, Msg: err.Error()}}
+		line, msg := splitLine(strings.TrimPrefix(err.Error(), "yaml: "))
+		return Errors{{File: name, Line: line, Msg: msg}}
 	}
 	out := make(Errors, 0, len(te.Errors))
 	for _, e := range te.Errors {
-		out = append(out, Error{File: name, Msg: e})
+		line, msg := splitLine(e)
+		out = append(out, Error{File: name, Line: line, Msg: msg})
 	}
 	return out
+}
+
+// splitLine moves yaml.v3's "line 12: " prefix into Error.Line, so a decode
+// error renders "file:12: msg" like a validation error does.
+func splitLine(s string) (int, string) {
+	rest, ok := strings.CutPrefix(s, "line ")
+	if !ok {
+		return 0, s
+	}
+	num, msg, ok := strings.Cut(rest, ": ")
+	if !ok {
+		return 0, s
+	}
+	n, err := strconv.Atoi(num)
+	if err != nil || n <= 0 {
+		return 0, s
+	}
+	return n, msg
 }
 
 // UnmarshalYAML accepts Go duration strings ("150ms", "2s").

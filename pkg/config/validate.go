@@ -298,9 +298,14 @@ func (m *MCP) validate(path string, f *File, groups map[string]bool, es *Errors)
 				es.add(fmt.Sprintf("%s.groups[%d]", tp, k), "no agent is in group %q", g)
 			}
 		}
-		for k, pat := range append(append([]string{}, t.Allow...), t.Deny...) {
+		for k, pat := range t.Allow {
 			if pat == "" {
-				es.add(fmt.Sprintf("%s.patterns[%d]", tp, k), "empty tool pattern")
+				es.add(fmt.Sprintf("%s.allow[%d]", tp, k), "empty tool pattern")
+			}
+		}
+		for k, pat := range t.Deny {
+			if pat == "" {
+				es.add(fmt.Sprintf("%s.deny[%d]", tp, k), "empty tool pattern")
 			}
 		}
 	}

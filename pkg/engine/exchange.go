@@ -45,14 +45,16 @@ type Exchange struct {
 	// JSON-RPC id) can.
 	pending *denial
 
-	body     []byte // request body so far
-	heldBack bool   // earlier streamed chunks were withheld from upstream
-	busy     time.Duration
-	cancels  []context.CancelFunc
+	body      []byte // request body so far
+	heldBack  bool   // earlier streamed chunks were withheld from upstream
+	busy      time.Duration
+	msgCtx    context.Context
+	msgCancel context.CancelFunc
 
 	mcp mcpState
 
 	rec      telemetry.Record
+	lastErr  error // the internal failure, for offline evaluation
 	decided  bool
 	finished bool
 }
@@ -130,7 +132,7 @@ func (x *Exchange) identify(h Header) {
 		x.agent = x.rt.agentFor(id)
 		if x.agent.Name == "" {
 			// Authenticated but not a configured agent: policies see the
-			// identity, allowlists grant it nothing.
+			// identity; only tool rules for everyone cover it.
 			x.rec.Agent = "unknown"
 		}
 	case errors.Is(err, identity.ErrNoIdentity) && p.cfg.Identity.AllowAnonymous:
@@ -246,13 +248,19 @@ func (x *Exchange) decideBody() Result {
 
 // ResponseHeaders handles the upstream's response headers.
 func (x *Exchange) ResponseHeaders(h Header, end bool) Result {
+	defer x.endMessage()
 	switch x.phase {
 	case phaseForwarded:
 	case phaseAwaitBody:
 		// The request went upstream without agentguard seeing its body:
 		// Envoy is misconfigured (request body mode NONE and overrides not
 		// allowed). Fail rather than pretend it was governed.
-		return x.fail(errors.New("response arrived before the request body was inspected; check the Envoy request_body_mode"))
+		r := x.fail(errors.New("response arrived before the request body was inspected; check the Envoy request_body_mode"))
+		if r.Reply == nil {
+			x.phase = phaseResponse // failed open: the rest passes untouched
+			r.ResponseBodyMode = BodyNone
+		}
+		return r
 	default:
 		return x.fail(fmt.Errorf("%w: response headers in phase %d", ErrOutOfOrder, x.phase))
 	}
@@ -267,6 +275,7 @@ func (x *Exchange) ResponseHeaders(h Header, end bool) Result {
 
 // ResponseBody handles the response body, whole or one chunk.
 func (x *Exchange) ResponseBody(chunk []byte, end bool) Result {
+	defer x.endMessage()
 	if x.phase != phaseResponse {
 		return x.fail(fmt.Errorf("%w: response body in phase %d", ErrOutOfOrder, x.phase))
 	}
@@ -321,6 +330,7 @@ func (x *Exchange) fail(err error) Result {
 	}
 	x.e.metrics.Failures.WithLabelValues(name, mode).Inc()
 	x.e.log.Error("exchange failed", "profile", name, "request_id", x.req.ID, "mode", mode, "err", err)
+	x.lastErr = err
 	if open && x.phase != phaseDone {
 		x.rec.FailedOpen = true
 		if !x.decided {
@@ -340,23 +350,30 @@ func (x *Exchange) fail(err error) Result {
 		message: "agentguard could not decide this request"})
 }
 
-// deadline is the context one decision runs under.
+// deadline is the context the work on the current Envoy message runs
+// under: one decision_timeout per message, however many JSON-RPC calls a
+// batch holds.
 func (x *Exchange) deadline() context.Context {
-	ctx, cancel := context.WithTimeout(x.ctx, x.rt.timeout)
-	x.cancels = append(x.cancels, cancel)
-	return ctx
+	if x.msgCtx == nil {
+		x.msgCtx, x.msgCancel = context.WithTimeout(x.ctx, x.rt.timeout)
+	}
+	return x.msgCtx
 }
 
 // timed adds the time until the returned func runs to the exchange's
-// decision time, and releases per-message deadlines.
+// decision time (request phase only), and ends the message's deadline.
 func (x *Exchange) timed() func() {
 	t0 := time.Now()
 	return func() {
 		x.busy += time.Since(t0)
-		for _, c := range x.cancels {
-			c()
-		}
-		x.cancels = x.cancels[:0]
+		x.endMessage()
+	}
+}
+
+func (x *Exchange) endMessage() {
+	if x.msgCancel != nil {
+		x.msgCancel()
+		x.msgCtx, x.msgCancel = nil, nil
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 
 // Finish ends the exchange: it writes the audit record and the metrics,
 // exactly once, however the stream ended. streamErr says how it ended when
-// not normally ("canceled", "deadline", "eof-before-response", …).
+// not normally ("canceled", "deadline", "transport", "panic").
 func (x *Exchange) Finish(streamErr string) {
 	if x.finished {
 		return
@@ -15,7 +15,7 @@ func (x *Exchange) Finish(streamErr string) {
 	x.rec.StreamErr = streamErr
 	x.rec.LatencyMS = float64(x.e.now().Sub(x.start)) / float64(time.Millisecond)
 	if x.rec.Decision == "" {
-		// Cancelled before a decision: nothing was forwarded by us.
+		// Ended before a decision (cancelled): agentguard forwarded nothing.
 		x.rec.Decision = "none"
 	}
 	if x.rec.Agent == "" {

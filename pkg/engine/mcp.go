@@ -49,6 +49,12 @@ func (h *mcpHandler) route(x *Exchange, r *Result) {
 	st := x.mcpRecord()
 	name := x.header.Get(h.cfg.ServerHeader)
 	st.SessionID = x.header.Get(mcp.HeaderSessionID)
+	if v, ok := x.header.Lookup(mcp.HeaderProtocolVersion); ok && !mcp.ValidProtocolVersion(v) {
+		// Policies read the version; a garbage one must not reach them or
+		// the server (the spec answers it with 400).
+		x.pending = &denial{status: 400, kind: denyMalformed, rule: "builtin:bad-protocol-version", message: "invalid MCP-Protocol-Version header"}
+		return
+	}
 	for _, s := range h.cfg.Servers {
 		if s.Name == name {
 			x.mcp.server, st.Server = name, name

@@ -12,6 +12,9 @@ type Outcome struct {
 	Reply    *Reply // nil when allowed
 	Headers  []HeaderValue
 	Remove   []string
+	// Err is the internal failure behind an "error" decision: for the
+	// operator at the terminal, never sent to a client.
+	Err error
 }
 
 // Evaluate runs one request through the same path an ext_proc stream takes:
@@ -33,7 +36,7 @@ func (e *Engine) Evaluate(ctx context.Context, m Meta, h Header, body []byte) Ou
 	if res.Reply == nil && body != nil {
 		collect(x.RequestBody(body, true))
 	}
-	out.Decision, out.Rule, out.Reason = x.rec.Decision, x.rec.Rule, x.rec.Reason
+	out.Decision, out.Rule, out.Reason, out.Err = x.rec.Decision, x.rec.Rule, x.rec.Reason, x.lastErr
 	if out.Reply != nil {
 		out.Status = out.Reply.Status
 	}

@@ -31,6 +31,7 @@ type fakeEnvoy struct {
 	t       *testing.T
 	client  extprocv3.ExternalProcessorClient
 	audit   *syncBuffer
+	logs    *syncBuffer // every log line, at debug level
 	metrics *telemetry.Metrics
 	engine  *engine.Engine
 }
@@ -61,9 +62,9 @@ func newFakeEnvoy(t *testing.T, config []byte) *fakeEnvoy {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	audit := &syncBuffer{}
+	audit, logs := &syncBuffer{}, &syncBuffer{}
 	metrics := telemetry.NewMetrics()
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	eng := engine.New(rt, engine.Options{Log: log, Metrics: metrics, Audit: telemetry.NewAuditor(audit)})
 	lis := bufconn.Listen(1 << 20)
 	gs := grpc.NewServer()
@@ -76,7 +77,7 @@ func newFakeEnvoy(t *testing.T, config []byte) *fakeEnvoy {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close(); gs.Stop() })
-	return &fakeEnvoy{t: t, client: extprocv3.NewExternalProcessorClient(conn), audit: audit, metrics: metrics, engine: eng}
+	return &fakeEnvoy{t: t, client: extprocv3.NewExternalProcessorClient(conn), audit: audit, logs: logs, metrics: metrics, engine: eng}
 }
 
 // conv is one ext_proc stream.

@@ -106,8 +106,10 @@ func compileCEL(env *cel.Env, expr string, costLimit uint64) (cel.Program, error
 	if iss.Err() != nil {
 		return nil, iss.Err()
 	}
-	if ast.OutputType() != cel.BoolType {
-		return nil, fmt.Errorf("must evaluate to bool, not %s", ast.OutputType())
+	// dyn is allowed: a rule may be just a field (agent.authenticated);
+	// asBool checks the value when it is evaluated.
+	if t := ast.OutputType(); t != cel.BoolType && t != cel.DynType {
+		return nil, fmt.Errorf("must evaluate to bool, not %s", t)
 	}
 	return env.Program(ast,
 		cel.CostLimit(costLimit),

@@ -20,7 +20,7 @@ type Record struct {
 	IDSource   string
 	Method     string // HTTP method
 	Path       string
-	Decision   string // allow, deny, error
+	Decision   string // allow, deny, error; none when the stream ended first
 	Rule       string
 	Reason     string
 	Status     int // HTTP status of agentguard's reply, or of the upstream response
@@ -52,21 +52,21 @@ type MCPCall struct {
 
 // Auditor writes records as JSON lines. A nil *Auditor discards them.
 type Auditor struct {
-	log *slog.Logger
+	h slog.Handler
 }
 
 // NewAuditor writes to w; the caller owns w.
 func NewAuditor(w io.Writer) *Auditor {
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
-			// The record's own time is authoritative; drop slog's level noise.
-			if len(groups) == 0 && (a.Key == slog.LevelKey || a.Key == slog.TimeKey) {
+			// Every record is an audit record: the level says nothing.
+			if len(groups) == 0 && a.Key == slog.LevelKey {
 				return slog.Attr{}
 			}
 			return a
 		},
 	})
-	return &Auditor{log: slog.New(h)}
+	return &Auditor{h: h}
 }
 
 // Write emits r.
@@ -75,7 +75,6 @@ func (a *Auditor) Write(r *Record) {
 		return
 	}
 	attrs := []slog.Attr{
-		slog.Time("time", r.Time.UTC()),
 		slog.String("request_id", r.RequestID),
 		slog.String("profile", r.Profile),
 		slog.String("agent", r.Agent),
@@ -133,5 +132,8 @@ func (a *Auditor) Write(r *Record) {
 	if r.FailedOpen {
 		attrs = append(attrs, slog.Bool("failed_open", true))
 	}
-	a.log.LogAttrs(context.Background(), slog.LevelInfo, "audit", attrs...)
+	// The record's time is when the request arrived, not when it was written.
+	rec := slog.NewRecord(r.Time.UTC(), slog.LevelInfo, "audit", 0)
+	rec.AddAttrs(attrs...)
+	_ = a.h.Handle(context.Background(), rec)
 }

@@ -28,7 +28,7 @@ func NewMetrics() *Metrics {
 		Registry: reg,
 		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "agentguard_requests_total",
-			Help: "Requests decided, by profile, agent and decision (allow, deny, error).",
+			Help: "Requests, by profile, agent and decision (allow, deny, error; none when the stream ended before a decision).",
 		}, []string{"profile", "agent", "decision"}),
 		MCPCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "agentguard_mcp_calls_total",

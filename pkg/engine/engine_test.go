@@ -1,0 +1,174 @@
+package engine
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/agentguard/agentguard/pkg/telemetry"
+)
+
+func testEngine(t *testing.T) *Engine {
+	t.Helper()
+	data, err := os.ReadFile("testdata/engine.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := LoadFile("engine.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(rt, Options{Metrics: telemetry.NewMetrics()})
+}
+
+func TestProfileSelection(t *testing.T) {
+	e := testEngine(t)
+	cases := []struct {
+		name    string
+		meta    Meta
+		headers Header
+		want    string
+	}{
+		{"named by Envoy wins over matchers", Meta{Profile: "api", DestinationPort: 9083}, Header{}, "api"},
+		{"destination port", Meta{DestinationPort: 9083}, Header{}, "tools"},
+		{"authority and path prefix", Meta{}, Header{":authority": "API.example.org:443", ":path": "/v1/things"}, "api"},
+		{"authority without the path prefix", Meta{}, Header{":authority": "api.example.org", ":path": "/v2/things"}, "fallback"},
+		{"a profile without matchers is chosen only by name", Meta{}, Header{":path": "/"}, "fallback"},
+		{"unknown name is not replaced by a matcher", Meta{Profile: "nope", DestinationPort: 9083}, Header{}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, ok := e.Runtime().selectProfile(&tc.meta, tc.headers)
+			got := ""
+			if ok {
+				got = p.Name
+			}
+			if got != tc.want {
+				t.Errorf("profile %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestHTTPProfileDecisions(t *testing.T) {
+	e := testEngine(t)
+	cases := []struct {
+		name     string
+		meta     Meta
+		headers  Header
+		decision string
+		rule     string
+		status   int
+	}{
+		{"allow rule matches", Meta{Profile: "api"}, Header{":method": "GET", "x-caller": "builder"}, "allow", "builders-only", 0},
+		{"no allow rule matches", Meta{Profile: "api"}, Header{":method": "GET", "x-caller": "someone"}, "deny", "builtin:no-allow-rule-matched", 403},
+		{"deny beats allow", Meta{Profile: "api"}, Header{":method": "DELETE", "x-caller": "builder"}, "deny", "no-delete", 403},
+		{"identity required", Meta{Profile: "api"}, Header{":method": "GET"}, "deny", "builtin:no-identity", 403},
+		{"invalid claimed name", Meta{Profile: "api"}, Header{":method": "GET", "x-caller": "a b"}, "deny", "builtin:bad-identity", 403},
+		{"no profile", Meta{Profile: "missing"}, Header{":method": "GET"}, "deny", "builtin:no-profile", 403},
+		{"rule error fails open where configured", Meta{Profile: "open"}, Header{":method": "GET", "x-boom": "1", "x-zero": "0"}, "allow", "", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := e.Evaluate(context.Background(), tc.meta, tc.headers, nil)
+			if out.Decision != tc.decision || out.Rule != tc.rule || out.Status != tc.status {
+				t.Errorf("got %s/%q/%d, want %s/%q/%d (%s)", out.Decision, out.Rule, out.Status, tc.decision, tc.rule, tc.status, out.Reason)
+			}
+			if out.Reply != nil && !strings.HasPrefix(string(out.Reply.Body), `{"error":{"code":`) {
+				t.Errorf("reply body %s", out.Reply.Body)
+			}
+		})
+	}
+	if got := testutil.ToFloat64(e.metrics.Failures.WithLabelValues("open", "open")); got != 1 {
+		t.Errorf("fail-open not counted: %v", got)
+	}
+}
+
+func TestPeerCertificateIdentity(t *testing.T) {
+	e := testEngine(t)
+	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{}}}`)
+	h := Header{":method": "POST", "x-mcp-server": "git"}
+	out := e.Evaluate(context.Background(), Meta{Profile: "tools", PeerURISANs: []string{"spiffe://example.org/ns/ci/sa/builder"}}, h, body)
+	if out.Decision != "allow" || out.Rule != "ci-git" {
+		t.Fatalf("peer SAN identity: %+v", out)
+	}
+	// A SPIFFE ID outside the trust domain is refused, not downgraded.
+	out = e.Evaluate(context.Background(), Meta{Profile: "tools", PeerURISANs: []string{"spiffe://evil.org/ns/ci/sa/builder"}}, h, body)
+	if out.Decision != "deny" || out.Rule != "builtin:bad-identity" {
+		t.Fatalf("foreign trust domain: %+v", out)
+	}
+}
+
+func TestBodyModes(t *testing.T) {
+	e := testEngine(t)
+	h := func() Header {
+		return Header{":method": "POST", "x-mcp-server": "git", "x-forwarded-client-cert": "URI=spiffe://example.org/ns/ci/sa/builder"}
+	}
+	body := []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file","arguments":{}}}`)
+
+	// BUFFERED_PARTIAL: a body cut short at Envoy's limit is refused, since
+	// its rest would pass unread.
+	x := e.Start(context.Background(), Meta{Profile: "tools", RequestBodyMode: BodyBufferedPartial})
+	x.RequestHeaders(h(), false)
+	if r := x.RequestBody(body[:10], false); r.Reply == nil || r.Reply.Status != 413 {
+		t.Errorf("partial body: %+v", r)
+	}
+	x.Finish("")
+
+	// FULL_DUPLEX_STREAMED is not spoken: fail closed.
+	x = e.Start(context.Background(), Meta{Profile: "tools", RequestBodyMode: BodyFullDuplex})
+	x.RequestHeaders(h(), false)
+	if r := x.RequestBody(body, true); r.Reply == nil || r.Reply.Status != 500 {
+		t.Errorf("full duplex: %+v", r)
+	}
+	x.Finish("")
+
+	// Streamed body ended by trailers after chunks were withheld: cannot
+	// be re-sent, so it fails closed.
+	x = e.Start(context.Background(), Meta{Profile: "tools", RequestBodyMode: BodyStreamed})
+	x.RequestHeaders(h(), false)
+	x.RequestBody(body, false)
+	if r := x.RequestTrailers(); r.Reply == nil || r.Reply.Status != 500 {
+		t.Errorf("trailers after withheld body: %+v", r)
+	}
+	x.Finish("")
+
+	// Buffered body followed by trailers: decided at the body message.
+	x = e.Start(context.Background(), Meta{Profile: "tools", RequestBodyMode: BodyBuffered})
+	x.RequestHeaders(h(), false)
+	if r := x.RequestBody(body, false); r.Reply != nil {
+		t.Errorf("buffered body with trailers denied: %s", r.Reply.Body)
+	}
+	if r := x.RequestTrailers(); r.Reply != nil {
+		t.Errorf("trailers: %+v", r)
+	}
+	x.Finish("")
+}
+
+// A reload swaps the Runtime for new exchanges only; one in flight keeps
+// the rules it started with.
+func TestReloadDoesNotChangeAnExchangeInFlight(t *testing.T) {
+	e := testEngine(t)
+	x := e.Start(context.Background(), Meta{Profile: "tools", RequestBodyMode: BodyBuffered})
+	x.RequestHeaders(Header{":method": "POST", "x-mcp-server": "git", "x-forwarded-client-cert": "URI=spiffe://example.org/ns/ci/sa/builder"}, false)
+	data, _ := os.ReadFile("testdata/engine.yaml")
+	stricter := strings.Replace(string(data), `allow: ["read_*"]`, `allow: ["list_*"]`, 1)
+	rt, err := LoadFile("engine.yaml", []byte(stricter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Swap(rt)
+	r := x.RequestBody([]byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file"}}`), true)
+	if r.Reply != nil {
+		t.Errorf("in-flight exchange used the new config: %s", r.Reply.Body)
+	}
+	x.Finish("")
+	out := e.Evaluate(context.Background(), Meta{Profile: "tools", PeerURISANs: []string{"spiffe://example.org/ns/ci/sa/builder"}},
+		Header{":method": "POST", "x-mcp-server": "git"}, []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file"}}`))
+	if out.Decision != "deny" {
+		t.Errorf("new exchange did not use the new config: %+v", out)
+	}
+}
