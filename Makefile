@@ -7,7 +7,7 @@ GRPCURL_VERSION := v1.9.4
 FUZZTIME ?= 15s
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build run test unit policy-test lint tools bench fuzz clean
+.PHONY: all build run test unit policy-test lint tools bench load fuzz clean
 
 all: build
 
@@ -43,6 +43,12 @@ policy-test: build
 ## one run so the ratio holds on a noisy machine.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./pkg/extproc/ ./pkg/engine/ ./pkg/policy/ ./pkg/protocol/mcp/ ./pkg/sse/
+
+## load: concurrent ext_proc streams against the built binary and a no-op
+## server, alternating rounds; prints ratios (throughput, latency, CPU/request).
+load: build
+	$(GO) build -o $(BIN)/load ./e2e/load
+	$(BIN)/load -agentguard $(BIN)/agentguard $(LOADARGS)
 
 ## fuzz: each Fuzz target for FUZZTIME.
 fuzz:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -37,8 +38,13 @@ func (s *server) healthMux() http.Handler {
 func (s *server) adminMux() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "agentguard admin\n  /config_dump  the config being served (JSON)\n  /ready        readiness")
+		fmt.Fprintln(w, "agentguard admin\n  /config_dump    the config being served (JSON)\n  /ready          readiness\n  /debug/pprof/   Go profiles")
 	})
+	// Profiles show code paths and timings, never request data; the admin
+	// listener is loopback by default.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("GET /ready", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, s.ready.Load())
 	})
