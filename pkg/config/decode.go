@@ -37,7 +37,7 @@ func Parse(name string, data []byte) (*File, error) {
 	// A second document would be silently ignored; refuse it instead.
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, Errors{{File: name, Msg: "more than one YAML document"}}
+		return nil, Errors{{File: name, Line: extra.Line, Msg: "more than one YAML document"}}
 	}
 	f.applyDefaults()
 	if errs := f.Validate(); len(errs) > 0 {

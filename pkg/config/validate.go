@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -26,6 +27,7 @@ const (
 var (
 	nameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 	headerRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,127}$`)
+	fieldRE  = regexp.MustCompile(`^[a-z_]+\[[0-9]+\]$`)
 )
 
 func (f *File) applyDefaults() {
@@ -213,10 +215,29 @@ func (id *Identity) validate(path string, es *Errors) {
 		TrustDomains: id.TrustDomains,
 	})
 	if err != nil {
-		es.add(path, "%v", err)
+		addJoined(es, path, err)
 	}
 	if !headerRE.MatchString(id.TrustHeader) {
 		es.add(path+".trust_header", "must be a lowercase header name, not %q", id.TrustHeader)
+	}
+}
+
+// addJoined records each error errors.Join combined in err as its own Error,
+// so every problem renders on its own "file:line: path: msg" line. A leading
+// "field[i]: " in a message is moved into the path, which Locate then finds.
+func addJoined(es *Errors, path string, err error) {
+	var joined interface{ Unwrap() []error }
+	if !errors.As(err, &joined) {
+		es.add(path, "%v", err)
+		return
+	}
+	for _, e := range joined.Unwrap() {
+		msg := e.Error()
+		if field, rest, ok := strings.Cut(msg, ": "); ok && fieldRE.MatchString(field) {
+			es.add(path+"."+field, "%s", rest)
+			continue
+		}
+		es.add(path, "%s", msg)
 	}
 }
 

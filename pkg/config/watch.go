@@ -37,7 +37,8 @@ func Watch(ctx context.Context, path string, log *slog.Logger, reload func()) er
 		case <-w.Events:
 			timer.Reset(settle)
 		case <-timer.C:
-			if d := digest(path); d != last {
+			// A file that is briefly absent (mid-swap) is not a change.
+			if d := digest(path); d != ([32]byte{}) && d != last {
 				last = d
 				reload()
 			}

@@ -59,9 +59,9 @@ func (a *activation) ResolveName(name string) (any, bool) {
 	case "request":
 		if a.req == nil {
 			r := &a.in.Request
-			h := map[string]string{}
+			var h any = map[string]string{}
 			if r.Headers != nil {
-				h = r.Headers()
+				h = &lazyHeaders{load: r.Headers}
 			}
 			a.req = map[string]any{"method": r.Method, "path": r.Path, "host": r.Host, "id": r.ID, "headers": h}
 		}

@@ -7,12 +7,13 @@ func Glob(pattern, s string) bool {
 	starP, starS := -1, 0
 	for sx < len(s) {
 		switch {
-		case px < len(pattern) && (pattern[px] == '?' || pattern[px] == s[sx]):
-			px++
-			sx++
+		// '*' first: a '*' in s must not be taken as a literal match of it.
 		case px < len(pattern) && pattern[px] == '*':
 			starP, starS = px, sx
 			px++
+		case px < len(pattern) && (pattern[px] == '?' || pattern[px] == s[sx]):
+			px++
+			sx++
 		case starP >= 0:
 			starS++
 			px, sx = starP+1, starS

@@ -1,0 +1,376 @@
+package config_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agentguard/agentguard/pkg/config"
+	"github.com/agentguard/agentguard/policies"
+)
+
+func TestShippedDefault(t *testing.T) {
+	f, err := config.Parse(policies.CodeReviewName, policies.CodeReview)
+	if err != nil {
+		t.Fatalf("shipped config is invalid:\n%v", err)
+	}
+	if f.FailureMode != "closed" {
+		t.Errorf("failure_mode = %q, want closed", f.FailureMode)
+	}
+	if got := time.Duration(f.DecisionTimeout); got != 150*time.Millisecond {
+		t.Errorf("decision_timeout = %v, want 150ms", got)
+	}
+	if f.DefaultProfile != "" {
+		t.Errorf("default_profile = %q, want none", f.DefaultProfile)
+	}
+	if f.CELCostLimit == 0 {
+		t.Error("cel_cost_limit not defaulted")
+	}
+	if f.Audit.Output != "stdout" {
+		t.Errorf("audit.output = %q", f.Audit.Output)
+	}
+	var names []string
+	for _, p := range f.Profiles {
+		names = append(names, p.Name)
+		if p.FailureMode != "closed" {
+			t.Errorf("profile %s: failure_mode = %q, want the top-level closed", p.Name, p.FailureMode)
+		}
+		if p.MaxBodyBytes != 1<<20 {
+			t.Errorf("profile %s: max_body_bytes = %d", p.Name, p.MaxBodyBytes)
+		}
+		// Sources are as written, not replaced by the default.
+		if want := []string{"xfcc", "peer", "header"}; !slices.Equal(p.Identity.Sources, want) {
+			t.Errorf("profile %s: identity.sources = %v, want %v", p.Name, p.Identity.Sources, want)
+		}
+		if p.Identity.TrustHeader != "x-agent-id" {
+			t.Errorf("profile %s: trust_header = %q", p.Name, p.Identity.TrustHeader)
+		}
+	}
+	if want := []string{"mcp", "orchestrator", "anthropic", "openai"}; !slices.Equal(names, want) {
+		t.Fatalf("profiles = %v, want %v", names, want)
+	}
+	m := f.Profiles[0].MCP
+	if m == nil {
+		t.Fatal("mcp profile has no mcp section")
+	}
+	if m.MaxBatch != 100 || m.MaxDepth != 64 || m.MaxEventBytes != 1<<20 {
+		t.Errorf("mcp defaults: max_batch %d, max_depth %d, max_event_bytes %d", m.MaxBatch, m.MaxDepth, m.MaxEventBytes)
+	}
+	if m.ServerHeader != "x-mcp-server" || m.RouteHeader != "x-agentguard-cluster" {
+		t.Errorf("mcp headers: %q, %q", m.ServerHeader, m.RouteHeader)
+	}
+	if len(m.Servers) != 2 || len(m.Tools) != 4 {
+		t.Errorf("mcp: %d servers, %d tool rules", len(m.Servers), len(m.Tools))
+	}
+	if f.Profiles[0].Identity.TrustDomains[0] != "cluster.local" {
+		t.Errorf("trust_domains = %v", f.Profiles[0].Identity.TrustDomains)
+	}
+	if !f.Profiles[1].Identity.AllowAnonymous {
+		t.Error("orchestrator should allow anonymous webhooks")
+	}
+}
+
+func TestValidDefaults(t *testing.T) {
+	tests := []struct {
+		file  string
+		check func(t *testing.T, f *config.File)
+	}{
+		{"minimal.yaml", func(t *testing.T, f *config.File) {
+			p := f.Profiles[0]
+			if f.FailureMode != "closed" || p.FailureMode != "closed" {
+				t.Errorf("failure_mode %q, profile %q", f.FailureMode, p.FailureMode)
+			}
+			if time.Duration(f.DecisionTimeout) != 150*time.Millisecond {
+				t.Errorf("decision_timeout %v", time.Duration(f.DecisionTimeout))
+			}
+			if f.CELCostLimit != 100_000 {
+				t.Errorf("cel_cost_limit %d", f.CELCostLimit)
+			}
+			if !slices.Equal(p.Identity.Sources, []string{"xfcc", "peer"}) {
+				t.Errorf("identity.sources %v", p.Identity.Sources)
+			}
+			if p.MCP != nil {
+				t.Error("http profile grew an mcp section")
+			}
+		}},
+		{"mcp_defaults.yaml", func(t *testing.T, f *config.File) {
+			if f.FailureMode != "open" {
+				t.Errorf("failure_mode %q", f.FailureMode)
+			}
+			// A profile's own failure_mode wins; otherwise it inherits.
+			if f.Profiles[0].FailureMode != "closed" || f.Profiles[1].FailureMode != "open" {
+				t.Errorf("profile failure modes %q, %q", f.Profiles[0].FailureMode, f.Profiles[1].FailureMode)
+			}
+			m := f.Profiles[0].MCP
+			if m.ServerHeader != "x-mcp-server" || m.RouteHeader != "x-agentguard-cluster" ||
+				m.MaxBatch != 100 || m.MaxDepth != 64 || m.MaxEventBytes != 1<<20 {
+				t.Errorf("mcp defaults %+v", *m)
+			}
+			if !slices.Equal(f.Profiles[1].Identity.Sources, []string{"header"}) || f.Profiles[1].Identity.TrustHeader != "x-agent-id" {
+				t.Errorf("identity %+v", f.Profiles[1].Identity)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			f, err := config.Load(filepath.Join("testdata", "valid", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, f)
+		})
+	}
+}
+
+// anyLine expects a line number without pinning it (yaml.v3 reports parser
+// errors at the line of the enclosing construct).
+const anyLine = -1
+
+type wantErr struct {
+	line int // 0: none expected; anyLine: some
+	path string
+	msg  string // substring
+}
+
+func TestInvalid(t *testing.T) {
+	tests := []struct {
+		file string
+		want []wantErr // every error, in order
+	}{
+		{"unknown_field.yaml", []wantErr{{4, "", "field role not found in type config.Agent"}}},
+		{"wrong_types.yaml", []wantErr{
+			{1, "", "cannot unmarshal !!str `lots` into uint64"},
+			{8, "", "cannot unmarshal !!str `http` into int"},
+			{10, "", "cannot unmarshal !!str `sometimes` into bool"},
+		}},
+		{"syntax_error.yaml", []wantErr{{anyLine, "", "did not find expected ',' or ']'"}}},
+		{"empty.yaml", []wantErr{{0, "", "empty config"}}},
+		{"comments_only.yaml", []wantErr{{0, "", "empty config"}}},
+		{"two_documents.yaml", []wantErr{{4, "", "more than one YAML document"}}},
+		{"duplicate_agent.yaml", []wantErr{{4, "agents[2].name", `duplicate agent "alice"`}}},
+		{"duplicate_profile.yaml", []wantErr{{4, "profiles[1].name", `duplicate profile "web"`}}},
+		{"duplicate_server.yaml", []wantErr{{8, "profiles[0].mcp.servers[1].name", `duplicate server "github"`}}},
+		{"duplicate_rule.yaml", []wantErr{
+			{12, "profiles[0].mcp.tools[1].id", `duplicate rule id "read"`},
+			{19, "profiles[0].policies[1].id", `duplicate rule id "audit-only"`},
+		}},
+		{"bad_spiffe.yaml", []wantErr{
+			{5, "agents[0].spiffe[1]", `invalid SPIFFE ID: scheme is not "spiffe://"`},
+			{7, "agents[1].spiffe[0]", "invalid SPIFFE ID: trust domain has character 'E'"},
+		}},
+		{"spiffe_two_agents.yaml", []wantErr{
+			{5, "agents[1].spiffe[0]", `spiffe://example.org/ns/a/sa/shared already belongs to agent "alice"`},
+		}},
+		{"unknown_protocol.yaml", []wantErr{{3, "profiles[0].protocol", `unknown protocol "grpc" (available: http, mcp)`}}},
+		{"planned_protocol.yaml", []wantErr{
+			{3, "profiles[0].protocol", `protocol "openai" is not implemented in this build (available: http, mcp)`},
+		}},
+		{"mcp_missing.yaml", []wantErr{{2, "profiles[0].mcp", "required for protocol mcp"}}},
+		{"mcp_on_http.yaml", []wantErr{{5, "profiles[0].mcp", "only allowed with protocol mcp"}}},
+		{"tool_allow_and_deny.yaml", []wantErr{
+			{9, "profiles[0].mcp.tools[0]", "exactly one of allow or deny is required"},
+			{13, "profiles[0].mcp.tools[1]", "exactly one of allow or deny is required"},
+		}},
+		{"tool_unknown_refs.yaml", []wantErr{
+			{15, "profiles[0].mcp.tools[0].server", `no server named "gitlab"`},
+			{13, "profiles[0].mcp.tools[0].agents[1]", `no agent named "mallory"`},
+			{14, "profiles[0].mcp.tools[0].groups[1]", `no agent is in group "blue"`},
+		}},
+		{"bad_failure_mode.yaml", []wantErr{
+			{1, "failure_mode", `must be closed or open, not "sometimes"`},
+			{5, "profiles[0].failure_mode", `must be closed or open, not "maybe"`},
+		}},
+		{"decision_timeout_range.yaml", []wantErr{{1, "decision_timeout", "must be in (0, 10s], not 1m0s"}}},
+		{"decision_timeout_negative.yaml", []wantErr{{1, "decision_timeout", "must be in (0, 10s], not -5ms"}}},
+		{"decision_timeout_syntax.yaml", []wantErr{{4, "", `invalid duration "soon"`}}},
+		{"default_profile_unknown.yaml", []wantErr{{1, "default_profile", `no profile named "webb"`}}},
+		{"bad_identity_source.yaml", []wantErr{
+			{7, "profiles[0].identity.sources[1]", `unknown source "cookie"`},
+			{8, "profiles[0].identity.sources[2]", `source "xfcc" repeated`},
+			{9, "profiles[0].identity.trust_domains[1]", "trust domain has character 'C'"},
+		}},
+		{"uppercase_header.yaml", []wantErr{
+			{6, "profiles[0].identity.trust_header", `must be a lowercase header name, not "X-Agent-Id"`},
+			{8, "profiles[0].mcp.server_header", `must be a lowercase header name, not "X-MCP-Server"`},
+			{9, "profiles[0].mcp.route_header", `Envoy lets us set, not "x-envoy-original-path"`},
+		}},
+		{"no_profiles.yaml", []wantErr{{1, "profiles", "at least one profile is required"}}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.TrimSuffix(tt.file, ".yaml"), func(t *testing.T) {
+			path := filepath.Join("testdata", "invalid", tt.file)
+			f, err := config.Load(path)
+			if err == nil {
+				t.Fatalf("accepted: %+v", f)
+			}
+			var es config.Errors
+			if !errors.As(err, &es) {
+				t.Fatalf("error is %T, not config.Errors: %v", err, err)
+			}
+			checkErrors(t, path, es, tt.want)
+		})
+	}
+}
+
+func checkErrors(t *testing.T, file string, es config.Errors, want []wantErr) {
+	t.Helper()
+	if len(es) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(es), len(want), es)
+	}
+	for i, w := range want {
+		e := es[i]
+		if e.File != file {
+			t.Errorf("[%d] File = %q, want %q", i, e.File, file)
+		}
+		if e.Path != w.path {
+			t.Errorf("[%d] Path = %q, want %q", i, e.Path, w.path)
+		}
+		if !strings.Contains(e.Msg, w.msg) {
+			t.Errorf("[%d] Msg = %q, want it to contain %q", i, e.Msg, w.msg)
+		}
+		switch {
+		case w.line == anyLine && e.Line <= 0:
+			t.Errorf("[%d] Line = %d, want a line", i, e.Line)
+		case w.line != anyLine && e.Line != w.line:
+			t.Errorf("[%d] Line = %d, want %d (%v)", i, e.Line, w.line, e)
+		}
+		// Every error renders on one line, starting with its place.
+		s := e.Error()
+		if strings.Contains(s, "\n") {
+			t.Errorf("[%d] renders on several lines: %q", i, s)
+		}
+		if !strings.HasPrefix(s, file+":") {
+			t.Errorf("[%d] %q does not start with the file name", i, s)
+		}
+		if !strings.Contains(es.Error(), s) {
+			t.Errorf("[%d] Errors.Error() leaves out %q", i, s)
+		}
+	}
+}
+
+// TestManyErrors proves validation is whole: one file with many problems
+// reports every one of them, each with its place, not just the first.
+func TestManyErrors(t *testing.T) {
+	path := filepath.Join("testdata", "invalid", "many.yaml")
+	_, err := config.Load(path)
+	var es config.Errors
+	if !errors.As(err, &es) {
+		t.Fatalf("want config.Errors, got %v", err)
+	}
+	checkErrors(t, path, es, []wantErr{
+		{1, "failure_mode", `not "ajar"`},
+		{2, "decision_timeout", "not 30s"},
+		{5, "audit.output", `not "relative/audit.log"`},
+		{9, "agents[0].groups[0]", `invalid group name "red team"`},
+		{10, "agents[1].name", `duplicate agent "alice"`},
+		{11, "agents[1].spiffe[0]", `already belongs to agent "alice"`},
+		{15, "profiles[0].max_body_bytes", "not -1"},
+		{17, "profiles[0].match.ports[0]", "invalid port 0"},
+		{17, "profiles[0].match.ports[1]", "invalid port 70000"},
+		{18, "profiles[0].match.path_prefixes[0]", "must start with /"},
+		{20, "profiles[0].identity.sources[0]", `unknown source "carrier-pigeon"`},
+		{21, "profiles[0].identity.trust_domains[0]", "trust domain has character 'E'"},
+		{23, "profiles[0].mcp.max_batch", "must be in [1, 10000]"},
+		{24, "profiles[0].mcp.max_depth", "must be in [2, 512]"},
+		{25, "profiles[0].mcp.max_event_bytes", "at least 1024"},
+		{27, "profiles[0].mcp.servers[0].cluster", "required"},
+		{28, "profiles[0].mcp.servers[1].name", `duplicate server "github"`},
+		{33, "profiles[0].mcp.tools[0].server", `no server named "gitlab"`},
+		{32, "profiles[0].mcp.tools[0].agents[0]", `no agent named "bob"`},
+		{34, "profiles[0].mcp.tools[0].allow[0]", "empty tool pattern"},
+		{35, "profiles[0].mcp.tools[1].id", `duplicate rule id "r1"`},
+		{35, "profiles[0].mcp.tools[1]", "exactly one of allow or deny"},
+		{38, "profiles[0].policies[0].id", `invalid rule id "bad id"`},
+		{39, "profiles[0].policies[0].effect", `not "maybe"`},
+		{40, "profiles[0].policies[0].when", "a CEL expression is required"},
+		{42, "profiles[0].audit.log_arguments[0]", `must be server/tool, not "github"`},
+		{43, "profiles[1].name", `duplicate profile "tools"`},
+		{44, "profiles[1].protocol", `protocol "anthropic" is not implemented in this build`},
+		{3, "default_profile", `no profile named "nowhere"`},
+	})
+	if len(es) != 29 {
+		t.Errorf("want all 29 problems reported, got %d", len(es))
+	}
+}
+
+func TestErrorRendering(t *testing.T) {
+	tests := []struct {
+		err  config.Error
+		want string
+	}{
+		{config.Error{File: "c.yaml", Line: 12, Path: "profiles[1].mcp", Msg: "required"}, "c.yaml:12: profiles[1].mcp: required"},
+		{config.Error{File: "c.yaml", Path: "profiles", Msg: "missing"}, "c.yaml: profiles: missing"},
+		{config.Error{File: "c.yaml", Line: 3, Msg: "bad"}, "c.yaml:3: bad"},
+		{config.Error{Path: "agents[0].name", Msg: "bad"}, "agents[0].name: bad"},
+		{config.Error{Msg: "bad"}, "bad"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.want, func(t *testing.T) {
+			if got := tt.err.Error(); got != tt.want {
+				t.Errorf("Error() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	es := config.Errors{tests[0].err, tests[1].err}
+	if got, want := es.Error(), tests[0].want+"\n"+tests[1].want; got != want {
+		t.Errorf("Errors.Error() = %q, want %q", got, want)
+	}
+}
+
+// TestLocate covers errors found after Parse (CEL compilation), which the
+// caller places with Locate.
+func TestLocate(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("testdata", "valid", "mcp_defaults.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path string
+		line int
+	}{
+		{"failure_mode", 1},
+		{"agents[0]", 3},
+		{"agents[0].spiffe[0]", 4},
+		{"agents[0].groups", 5},
+		{"profiles[0].mcp.servers[0].cluster", 13},
+		{"profiles[0].mcp.tools[0].groups[0]", 16},
+		{"profiles[0].mcp.tools[0].allow", 18},
+		{"profiles[1].identity.sources[0]", 22},
+		// Beyond what exists: the deepest node reached.
+		{"profiles[0].policies[0].when", 7},
+		{"profiles[1].identity.sources[5]", 22},
+		{"profiles[9].name", 7},
+		{"nowhere", 1},
+	}
+	es := make(config.Errors, len(tests))
+	for i, tt := range tests {
+		es[i] = config.Error{Path: tt.path, Msg: "x"}
+	}
+	es = append(es, config.Error{Path: "failure_mode", Line: 99, Msg: "already placed"})
+	config.Locate(data, es)
+	for i, tt := range tests {
+		if es[i].Line != tt.line {
+			t.Errorf("%s: line %d, want %d", tt.path, es[i].Line, tt.line)
+		}
+	}
+	if es[len(es)-1].Line != 99 {
+		t.Errorf("Locate overwrote a known line: %d", es[len(es)-1].Line)
+	}
+	// Unparseable data leaves lines alone.
+	bad := config.Errors{{Path: "failure_mode"}}
+	config.Locate([]byte("a: [\n"), bad)
+	if bad[0].Line != 0 {
+		t.Errorf("line %d from unparseable data", bad[0].Line)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := config.Load(filepath.Join(t.TempDir(), "absent.yaml"))
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Load(absent) = %v, want os.ErrNotExist wrapped", err)
+	}
+}
