@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,7 +33,10 @@ type server struct {
 	metrics *telemetry.Metrics
 	health  *health.Server
 	ready   atomic.Bool
-	hash    atomic.Value // string: sha256 prefix of the config served
+	// reloadMu serialises reloads: a slow SIGHUP reload must not swap an
+	// older config over the one the file watcher just applied.
+	reloadMu sync.Mutex
+	hash     atomic.Value // string: sha256 prefix of the config served
 }
 
 func serve(ctx context.Context, args []string, env Env) int {
@@ -145,6 +149,8 @@ func (s *server) shutdown(gs *grpc.Server, https []*http.Server, drain time.Dura
 // reload loads the config again; an invalid one is rejected and the last
 // good one keeps serving.
 func (s *server) reload(why string) {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
 	if s.path == "" {
 		s.log.Info("nothing to reload: serving the embedded default deployment", "trigger", why)
 		return

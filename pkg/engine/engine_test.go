@@ -69,7 +69,9 @@ func TestHTTPProfileDecisions(t *testing.T) {
 		{"identity required", Meta{Profile: "api"}, Header{":method": "GET"}, "deny", "builtin:no-identity", 403},
 		{"invalid claimed name", Meta{Profile: "api"}, Header{":method": "GET", "x-caller": "a b"}, "deny", "builtin:bad-identity", 403},
 		{"no profile", Meta{Profile: "missing"}, Header{":method": "GET"}, "deny", "builtin:no-profile", 403},
-		{"rule error fails open where configured", Meta{Profile: "open"}, Header{":method": "GET", "x-boom": "1", "x-zero": "0"}, "allow", "", 0},
+		// A rule the request makes fail denies, even where failure_mode is
+		// open: a client must not pass a rule by breaking it.
+		{"rule error denies even when failing open", Meta{Profile: "open"}, Header{":method": "GET", "x-boom": "1", "x-zero": "0"}, "deny", "boom", 403},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,8 +84,47 @@ func TestHTTPProfileDecisions(t *testing.T) {
 			}
 		})
 	}
+	if got := testutil.ToFloat64(e.metrics.PolicyErrors.WithLabelValues("open", "boom")); got != 1 {
+		t.Errorf("policy error not counted: %v", got)
+	}
+}
+
+// failure_mode open lets a request pass when agentguard itself fails (here:
+// Envoy's messages out of order), and counts it.
+func TestFailOpen(t *testing.T) {
+	e := testEngine(t)
+	x := e.Start(context.Background(), Meta{Profile: "open"})
+	h := Header{":method": "POST", ":path": "/", "x-boom": "0"}
+	if r := x.RequestHeaders(h, false); r.Reply != nil {
+		t.Fatalf("denied: %s", r.Reply.Body)
+	}
+	if r := x.RequestHeaders(h, false); r.Reply != nil {
+		t.Fatalf("failed closed on a fail-open profile: %+v", r.Reply)
+	}
+	x.Finish("")
 	if got := testutil.ToFloat64(e.metrics.Failures.WithLabelValues("open", "open")); got != 1 {
 		t.Errorf("fail-open not counted: %v", got)
+	}
+	if !x.rec.FailedOpen {
+		t.Error("audit record does not say it failed open")
+	}
+}
+
+func TestPathNormalization(t *testing.T) {
+	for _, p := range []string{"/webhook/../admin", "/webhook//x", "/a/./b", "/a/%2e%2e/b", "/a%2Fb", "/a\\b", "relative", "/a/.."} {
+		if normalizedPath(p) {
+			t.Errorf("%q accepted", p)
+		}
+	}
+	for _, p := range []string{"/", "/webhook", "/webhook/github?x=/../", "/v1/messages", "*", "", "/a.b/c..d/...", "/%41"} {
+		if !normalizedPath(p) {
+			t.Errorf("%q refused", p)
+		}
+	}
+	e := testEngine(t)
+	out := e.Evaluate(context.Background(), Meta{Profile: "fallback"}, Header{":method": "GET", ":path": "/webhook/../admin"}, nil)
+	if out.Decision != "deny" || out.Rule != "builtin:path-not-normalized" || out.Status != 400 {
+		t.Errorf("%+v", out)
 	}
 }
 
@@ -170,5 +211,29 @@ func TestReloadDoesNotChangeAnExchangeInFlight(t *testing.T) {
 		Header{":method": "POST", "x-mcp-server": "git"}, []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"read_file"}}`))
 	if out.Decision != "deny" {
 		t.Errorf("new exchange did not use the new config: %+v", out)
+	}
+}
+
+// With failure_mode open, a rule the request makes fail must not wave
+// through the batch it is in, nor a call another message already denied.
+func TestFailOpenDoesNotForgiveDenials(t *testing.T) {
+	e := testEngine(t)
+	h := Header{":method": "POST", ":path": "/mcp", "x-agent-id": "someone", "x-mcp-server": "git"}
+	cases := map[string]string{
+		"denied call then a failing rule": `[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_repo"}},` +
+			`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"read_file","arguments":{"path":1}}}]`,
+		"failing rule alone":  `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"read_file","arguments":{}}}`,
+		"failing rule before": `[{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"read_file","arguments":{"path":true}}},{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"delete_x"}}]`,
+	}
+	for name, body := range cases {
+		out := e.Evaluate(context.Background(), Meta{Profile: "tools-open"}, h, []byte(body))
+		if out.Decision != "deny" {
+			t.Errorf("%s: %+v", name, out)
+		}
+	}
+	out := e.Evaluate(context.Background(), Meta{Profile: "tools-open"}, h,
+		[]byte(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/src"}}}`))
+	if out.Decision != "allow" {
+		t.Errorf("allowed call denied: %+v", out)
 	}
 }

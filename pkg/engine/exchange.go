@@ -94,6 +94,13 @@ func (x *Exchange) RequestHeaders(h Header, end bool) Result {
 	x.profile = p
 	x.rec.Profile = p.Name
 	x.identify(h)
+	if !normalizedPath(x.req.Path) && x.pending == nil {
+		// Rules match paths as text: /webhook/../admin must not pass a
+		// rule written for /webhook. Envoy normalizes paths when
+		// configured to (normalize_path, merge_slashes); agentguard refuses
+		// what it would otherwise misread.
+		x.pending = &denial{status: 400, kind: denyMalformed, rule: "builtin:path-not-normalized", message: "request path is not normalized"}
+	}
 
 	x.phase = phaseAwaitBody
 	r := x.routeHeaders()
@@ -113,11 +120,17 @@ func (x *Exchange) RequestHeaders(h Header, end bool) Result {
 		d.ClearRouteCache = d.ClearRouteCache || r.ClearRouteCache
 		return d
 	}
-	if x.meta.RequestBodyMode == BodyNone {
-		// Envoy is configured not to send request bodies, but this profile
-		// cannot decide without one: ask for it (honoured with
-		// allow_mode_override) rather than let a call pass unread.
+	switch x.meta.RequestBodyMode {
+	case BodyNone:
+		// Envoy will not send the body this profile decides on; answering
+		// CONTINUE would let the call reach the server unread.
+		return x.fail(errors.New("Envoy's request_body_mode is NONE on a profile that needs the body; configure BUFFERED"))
+	case BodyModeUnchanged:
+		// An Envoy that does not say how it sends bodies: ask for BUFFERED
+		// (honoured with allow_mode_override) and read it as such. Were
+		// the body streamed after all, a cut JSON body fails to parse.
 		r.RequestBodyMode = BodyBuffered
+		x.meta.RequestBodyMode = BodyBuffered
 	}
 	return r
 }
@@ -281,7 +294,10 @@ func (x *Exchange) ResponseBody(chunk []byte, end bool) Result {
 	}
 	r, err := x.profile.handler.responseBody(x, chunk, end)
 	if err != nil {
-		return x.fail(err)
+		if f := x.fail(err); f.Reply != nil {
+			return f
+		}
+		return r // failed open: what the handler passes through
 	}
 	return r
 }
@@ -331,6 +347,20 @@ func (x *Exchange) fail(err error) Result {
 	x.e.metrics.Failures.WithLabelValues(name, mode).Inc()
 	x.e.log.Error("exchange failed", "profile", name, "request_id", x.req.ID, "mode", mode, "err", err)
 	x.lastErr = err
+	if x.phase == phaseResponse || x.phase == phaseForwarded && x.decided {
+		// The request already reached the upstream: its decision stands.
+		x.rec.ResponseErr = "agentguard failed on the response (failure mode " + mode + ")"
+		if open {
+			x.rec.FailedOpen = true
+			return Result{}
+		}
+		x.phase = phaseDone
+		var h handler = x.profile.handler
+		reply := h.reject(x, denial{status: 500, kind: denyUnavailable, rule: "builtin:internal-error",
+			message: "agentguard could not process the response"})
+		reply.Details = "agentguard_internal_error"
+		return Result{Reply: reply}
+	}
 	if open && x.phase != phaseDone {
 		x.rec.FailedOpen = true
 		if !x.decided {
@@ -377,6 +407,19 @@ func (x *Exchange) endMessage() {
 	}
 }
 
+// decidePolicy runs the profile's policy over in under the message's
+// deadline. A rule that failed to evaluate has denied; it is counted and
+// logged for the operator (the client sees only the rule's id).
+func (x *Exchange) decidePolicy(in *policy.Input) (policy.Decision, error) {
+	d, err := x.profile.policy.Decide(x.deadline(), in)
+	if d.EvalErr != nil {
+		x.e.metrics.PolicyErrors.WithLabelValues(x.profile.Name, d.Rule).Inc()
+		x.e.log.Warn("policy rule failed to evaluate; the request is denied", "profile", x.profile.Name,
+			"rule", d.Rule, "request_id", x.req.ID, "err", d.EvalErr)
+	}
+	return d, err
+}
+
 // input is the policy input of the exchange, before protocol parts.
 func (x *Exchange) input() policy.Input {
 	return policy.Input{Profile: x.profile.Name, Protocol: x.profile.Protocol, Agent: x.agent, Request: x.req}
@@ -412,4 +455,27 @@ func atoi(s string) int {
 		n = n*10 + int(c-'0')
 	}
 	return n
+}
+
+// normalizedPath reports whether the path (query excluded) is in the form
+// Envoy's normalize_path and merge_slashes leave: no dot segments, no empty
+// segments, no percent-encoded '.', '/' or '\', no backslashes.
+func normalizedPath(p string) bool {
+	p = pathOnly(p)
+	if p == "" || p == "*" {
+		return true // CONNECT, OPTIONS *
+	}
+	if p[0] != '/' || strings.Contains(p, "//") || strings.ContainsRune(p, '\\') {
+		return false
+	}
+	lower := strings.ToLower(p)
+	if strings.Contains(lower, "%2e") || strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") {
+		return false
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
 }

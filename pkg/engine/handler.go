@@ -59,7 +59,7 @@ func (httpHandler) needsBody() bool { return false }
 
 func (httpHandler) decide(x *Exchange, _ []byte) Result {
 	in := x.input()
-	d, err := x.profile.policy.Decide(x.deadline(), &in)
+	d, err := x.decidePolicy(&in)
 	if err != nil {
 		return x.fail(err)
 	}

@@ -24,17 +24,19 @@ type mcpHandler struct {
 
 // mcpState is the MCP part of an Exchange.
 type mcpState struct {
-	server   string
-	body     *mcp.Body
-	parseErr *mcp.Error
-	allowed  []bool          // per message of body: allowed by policy
-	listIDs  map[string]bool // tools/list request ids still unanswered
-	record   *telemetry.MCPRecord
+	server    string
+	sessionID string // raw, for policies; the audit record holds a hash
+	body      *mcp.Body
+	parseErr  *mcp.Error
+	allowed   []bool          // per message of body: allowed by policy
+	listIDs   map[string]bool // tools/list request ids still unanswered
+	record    *telemetry.MCPRecord
 	// response
-	sse     *sse.Scanner
-	json    bool
-	jsonBuf []byte
-	done    bool // every tools/list answered: pass the rest through
+	sse       *sse.Scanner
+	json      bool
+	jsonBuf   []byte
+	done      bool // nothing left to filter: pass the rest through
+	getStream bool // the response is a GET's server stream
 }
 
 func (h *mcpHandler) needsBody() bool { return true }
@@ -48,7 +50,16 @@ func (h *mcpHandler) limits() mcp.Limits {
 func (h *mcpHandler) route(x *Exchange, r *Result) {
 	st := x.mcpRecord()
 	name := x.header.Get(h.cfg.ServerHeader)
-	st.SessionID = x.header.Get(mcp.HeaderSessionID)
+	x.mcp.sessionID = x.header.Get(mcp.HeaderSessionID)
+	if x.mcp.sessionID != "" {
+		// A session id is a bearer token for the session: record a hash.
+		st.SessionID = telemetry.ShortHash(x.mcp.sessionID)
+	}
+	if _, ok := x.header["accept-encoding"]; ok {
+		// Responses are read (tools/list filtering): ask for them
+		// uncompressed rather than pass what cannot be read.
+		r.RemoveHeaders = append(r.RemoveHeaders, "accept-encoding")
+	}
 	if v, ok := x.header.Lookup(mcp.HeaderProtocolVersion); ok && !mcp.ValidProtocolVersion(v) {
 		// Policies read the version; a garbage one must not reach them or
 		// the server (the spec answers it with 400).
@@ -85,9 +96,9 @@ func (h *mcpHandler) decide(x *Exchange, body []byte) Result {
 		// GET opens the server's SSE stream, DELETE ends a session: no
 		// JSON-RPC, but the agent must still be allowed the server.
 		in := x.input()
-		in.MCP = &policy.MCP{Server: x.mcp.server, SessionID: x.mcp.record.SessionID,
+		in.MCP = &policy.MCP{Server: x.mcp.server, SessionID: x.mcp.sessionID,
 			ProtocolVersion: x.header.Get(mcp.HeaderProtocolVersion)}
-		d, err := x.profile.policy.Decide(x.deadline(), &in)
+		d, err := x.decidePolicy(&in)
 		if err != nil {
 			return x.fail(err)
 		}
@@ -117,17 +128,16 @@ func (h *mcpHandler) decide(x *Exchange, body []byte) Result {
 	pv := x.header.Get(mcp.HeaderProtocolVersion)
 	for i := range b.Messages {
 		m := &b.Messages[i]
-		if m.Kind != mcp.KindRequest && m.Kind != mcp.KindNotification {
-			x.mcp.allowed[i] = true
-			continue // a client's answer to a server request: nothing to govern
-		}
 		in := base
 		in.MCP = &policy.MCP{
 			Method: m.Method, ID: m.ID.String(), Server: x.mcp.server, Tool: m.Tool,
 			Arguments: m.Arguments, ResourceURI: m.ResourceURI, Prompt: m.Prompt,
-			SessionID: rec.SessionID, ProtocolVersion: pv, Batch: b.Batch,
+			SessionID: x.mcp.sessionID, ProtocolVersion: pv, Batch: b.Batch,
 		}
-		d, err := x.profile.policy.Decide(x.deadline(), &in)
+		// A client's answer to a server request (elicitation, sampling)
+		// has no method; it is decided like a GET: the agent must still be
+		// allowed the server, and rules see mcp.method "".
+		d, err := x.decidePolicy(&in)
 		if err != nil {
 			return x.fail(err)
 		}
@@ -137,7 +147,7 @@ func (h *mcpHandler) decide(x *Exchange, body []byte) Result {
 			dd := d
 			deciding = &dd
 		}
-		if m.Method == "tools/list" && m.Kind == mcp.KindRequest {
+		if d.Allow && m.Method == "tools/list" && m.Kind == mcp.KindRequest {
 			if x.mcp.listIDs == nil {
 				x.mcp.listIDs = map[string]bool{}
 			}
@@ -237,26 +247,39 @@ func (h *mcpHandler) reject(x *Exchange, d denial) *Reply {
 }
 
 func (h *mcpHandler) responseHeaders(x *Exchange, status int, hd Header) Result {
-	if len(x.mcp.listIDs) == 0 {
+	st := &x.mcp
+	// A GET stream carries the server's messages, and after a resumption
+	// (Last-Event-ID) replays of earlier answers, tools/list results among
+	// them: read it whole. A POST's response is read while tools/list
+	// answers are pending.
+	st.getStream = x.req.Method == "GET"
+	if len(st.listIDs) == 0 && !st.getStream || status < 200 || status > 299 {
 		return Result{ResponseBodyMode: BodyNone}
+	}
+	if enc := strings.ToLower(hd.Get("content-encoding")); enc != "" && enc != "identity" {
+		return x.fail(fmt.Errorf("response content-encoding %q cannot be filtered", enc))
 	}
 	ct := strings.ToLower(hd.Get("content-type"))
 	switch {
 	case strings.HasPrefix(ct, "text/event-stream"):
-		x.mcp.sse = sse.NewScanner(h.cfg.MaxEventBytes)
+		st.sse = sse.NewScanner(h.cfg.MaxEventBytes)
 		// Streamed, never buffered: an SSE response may stay open.
 		return Result{ResponseBodyMode: BodyStreamed, RemoveHeaders: []string{"content-length"}}
-	case strings.HasPrefix(ct, "application/json"):
-		x.mcp.json = true
-		return Result{ResponseBodyMode: BodyBuffered}
+	case strings.HasPrefix(ct, "application/json") && !st.getStream:
+		st.json = true
+		// content-length is set again with the filtered body; removed here
+		// too in case Envoy streams the body after all.
+		return Result{ResponseBodyMode: BodyBuffered, RemoveHeaders: []string{"content-length"}}
+	case st.getStream:
+		return Result{ResponseBodyMode: BodyNone}
 	}
-	return Result{ResponseBodyMode: BodyNone}
+	return x.fail(fmt.Errorf("tools/list answered with content-type %q, which cannot be filtered", ct))
 }
 
 func (h *mcpHandler) responseBody(x *Exchange, chunk []byte, end bool) (Result, error) {
 	st := &x.mcp
 	switch {
-	case st.done || len(st.listIDs) == 0 && st.sse == nil && !st.json:
+	case st.done:
 		return Result{}, nil
 	case st.json:
 		return h.jsonResponse(x, chunk, end)
@@ -270,10 +293,13 @@ func (h *mcpHandler) jsonResponse(x *Exchange, chunk []byte, end bool) (Result, 
 	st := &x.mcp
 	if !end {
 		// Streamed JSON (the override was not honoured): hold it whole.
-		if len(st.jsonBuf)+len(chunk) > int(x.profile.maxBody)*8 {
-			return Result{}, errors.New("JSON response too large to filter")
-		}
 		st.jsonBuf = append(st.jsonBuf, chunk...)
+		if len(st.jsonBuf) > h.cfg.MaxEventBytes {
+			st.done = true
+			var r Result
+			r.replace(st.jsonBuf)
+			return r, errors.New("JSON response too large to filter")
+		}
 		var r Result
 		r.replace([]byte{})
 		return r, nil
@@ -281,24 +307,21 @@ func (h *mcpHandler) jsonResponse(x *Exchange, chunk []byte, end bool) (Result, 
 	held := len(st.jsonBuf) > 0
 	body := append(st.jsonBuf, chunk...)
 	out, changed, err := h.filterMessages(x, body)
-	if err != nil {
-		return Result{}, err
-	}
 	var r Result
-	if changed || held {
+	if err != nil {
+		out, changed = body, held // failing open passes it as it came
+	}
+	if changed || held || err != nil {
 		r.replace(out)
 		r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: "content-length", Value: strconv.Itoa(len(out))})
 	}
-	return r, nil
+	return r, err
 }
 
 func (h *mcpHandler) sseResponse(x *Exchange, chunk []byte, end bool) (Result, error) {
 	st := &x.mcp
-	events, err := st.sse.Feed(chunk)
-	if err != nil {
-		return Result{}, fmt.Errorf("sse: %w", err)
-	}
-	if end {
+	events, ferr := st.sse.Feed(chunk)
+	if end && ferr == nil {
 		// A final event whose blank line ended in a lone CR completes only
 		// at end of stream.
 		if ev, ok := st.sse.End(); ok {
@@ -307,13 +330,15 @@ func (h *mcpHandler) sseResponse(x *Exchange, chunk []byte, end bool) (Result, e
 	}
 	out := make([]byte, 0, len(chunk))
 	for _, ev := range events {
-		if len(ev.Data) == 0 || len(st.listIDs) == 0 {
+		if len(ev.Data) == 0 {
 			out = append(out, ev.Raw...)
 			continue
 		}
 		data, changed, err := h.filterMessages(x, ev.Data)
 		if err != nil {
-			return Result{}, err
+			ferr = err
+			out = append(out, ev.Raw...)
+			continue
 		}
 		if !changed {
 			out = append(out, ev.Raw...)
@@ -321,10 +346,16 @@ func (h *mcpHandler) sseResponse(x *Exchange, chunk []byte, end bool) (Result, e
 		}
 		out = append(out, sse.Encode(ev.Name, ev.ID, ev.Retry, data)...)
 	}
-	if len(st.listIDs) == 0 || end {
-		// Nothing left to filter: release what is held and stop parsing.
+	if ferr != nil || end || len(st.listIDs) == 0 && !st.getStream {
+		// Nothing left to filter, or nothing more can be: release what is
+		// held and stop parsing.
 		out = append(out, st.sse.Pending()...)
 		st.done = true
+	}
+	if ferr != nil {
+		var r Result
+		r.replace(out)
+		return r, fmt.Errorf("sse: %w", ferr)
 	}
 	if bytes.Equal(out, chunk) {
 		return Result{}, nil
@@ -334,8 +365,8 @@ func (h *mcpHandler) sseResponse(x *Exchange, chunk []byte, end bool) (Result, e
 	return r, nil
 }
 
-// filterMessages filters every tools/list result addressed to this
-// exchange's tools/list ids in a JSON-RPC message or batch.
+// filterMessages filters every tools/list result in a JSON-RPC message or
+// batch.
 func (h *mcpHandler) filterMessages(x *Exchange, body []byte) ([]byte, bool, error) {
 	root := gjson.ParseBytes(body)
 	if root.IsArray() {
@@ -365,19 +396,21 @@ func (h *mcpHandler) filterMessages(x *Exchange, body []byte) ([]byte, bool, err
 	return h.filterOne(x, body)
 }
 
+// filterOne filters one message. A tools/list result is recognised by its
+// shape (result.tools), not only by a pending id: answers replayed on a
+// resumed stream, or to an id written differently, are filtered too.
 func (h *mcpHandler) filterOne(x *Exchange, msg []byte) ([]byte, bool, error) {
 	st := &x.mcp
-	idRes := gjson.GetBytes(msg, "id")
-	if !idRes.Exists() {
+	if idRes := gjson.GetBytes(msg, "id"); idRes.Exists() {
+		if id, ok := mcp.ParseID([]byte(idRes.Raw)); ok {
+			delete(st.listIDs, id.Key())
+		}
+	}
+	if !gjson.GetBytes(msg, "result.tools").Exists() {
 		return msg, false, nil
 	}
-	id, ok := mcp.ParseID([]byte(idRes.Raw))
-	if !ok || !st.listIDs[id.Key()] {
-		return msg, false, nil
-	}
-	delete(st.listIDs, id.Key())
 	if gjson.GetBytes(msg, "error").Exists() {
-		return msg, false, nil
+		return nil, false, errors.New("a message with both result and error")
 	}
 	removed := 0
 	out, changed, err := mcp.FilterToolsList(msg, func(name string) bool {

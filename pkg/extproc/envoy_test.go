@@ -86,8 +86,10 @@ type conv struct {
 	stream extprocv3.ExternalProcessor_ProcessClient
 	cancel context.CancelFunc
 	first  bool
-	// requestBodyMode is announced in protocol_config of the first message.
-	requestBodyMode filterv3.ProcessingMode_BodySendMode
+	// requestBodyMode is announced in protocol_config of the first message,
+	// unless noProtocolConfig (Envoys before protocol_config existed).
+	requestBodyMode  filterv3.ProcessingMode_BodySendMode
+	noProtocolConfig bool
 }
 
 func (f *fakeEnvoy) open(profile string) *conv {
@@ -108,13 +110,13 @@ func (f *fakeEnvoy) open(profile string) *conv {
 // send sends one message and waits for its answer.
 func (c *conv) send(req *extprocv3.ProcessingRequest) *extprocv3.ProcessingResponse {
 	c.t.Helper()
-	if c.first {
+	if c.first && !c.noProtocolConfig {
 		req.ProtocolConfig = &extprocv3.ProtocolConfiguration{
 			RequestBodyMode:  c.requestBodyMode,
 			ResponseBodyMode: filterv3.ProcessingMode_NONE,
 		}
-		c.first = false
 	}
+	c.first = false
 	if err := c.stream.Send(req); err != nil {
 		c.t.Fatalf("send: %v", err)
 	}

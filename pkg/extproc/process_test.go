@@ -323,12 +323,26 @@ func TestOutOfOrderMessagesFailClosed(t *testing.T) {
 	}
 }
 
-// Envoy sends response headers although agentguard never saw the request
-// body (request_body_mode NONE): the request must not be counted as governed.
-func TestResponseBeforeRequestBodyFails(t *testing.T) {
+// Envoy says it will not send the request body (request_body_mode NONE): a
+// CONTINUE would let the call reach the server unread, so agentguard fails
+// closed at the headers.
+func TestRequestBodyModeNoneFailsClosed(t *testing.T) {
 	f := newFakeEnvoy(t, nil)
 	c := f.open("mcp")
 	c.requestBodyMode = filterv3.ProcessingMode_NONE
+	defer c.close()
+	r := c.requestHeaders(mcpHeaders(map[string]string{"x-agent-id": "code-reviewer", "x-mcp-server": "github"}), false)
+	if ir := r.GetImmediateResponse(); ir == nil || ir.GetStatus().GetCode() != 500 {
+		t.Fatalf("want a 500 at the headers, got %v", r)
+	}
+}
+
+// An Envoy that sends no protocol_config is asked for a BUFFERED body; if it
+// answers with the response anyway, the request was not governed.
+func TestResponseBeforeRequestBodyFails(t *testing.T) {
+	f := newFakeEnvoy(t, nil)
+	c := f.open("mcp")
+	c.noProtocolConfig = true
 	defer c.close()
 	r := c.requestHeaders(mcpHeaders(map[string]string{"x-agent-id": "code-reviewer", "x-mcp-server": "github"}), false)
 	if r.GetModeOverride().GetRequestBodyMode() != filterv3.ProcessingMode_BUFFERED {
@@ -406,5 +420,87 @@ func TestAuditRecord(t *testing.T) {
 	waitFor(t, func() bool { return strings.Contains(f.audit.String(), "audit-2") })
 	if !strings.Contains(f.audit.String(), `"arguments":{"owner":"acme","repo":"widgets","pullNumber":42}`) {
 		t.Errorf("loggable arguments missing: %s", f.audit.String())
+	}
+}
+
+// A client's answer to a server request still needs the server granted.
+func TestClientResponsesNeedTheServer(t *testing.T) {
+	f := newFakeEnvoy(t, nil)
+	c := f.open("mcp")
+	defer c.close()
+	c.requestHeaders(mcpHeaders(map[string]string{"x-agent-id": "nobody", "x-mcp-server": "semgrep"}), false)
+	r := c.requestBody([]byte(`{"jsonrpc":"2.0","id":"srv-1","result":{"action":"accept"}}`), true)
+	if ir := r.GetImmediateResponse(); ir == nil || ir.GetStatus().GetCode() != 403 {
+		t.Fatalf("want 403, got %v", r)
+	}
+}
+
+// tools/list results are recognised by shape: on a GET stream (where a
+// resumed stream replays earlier answers) they are filtered too.
+func TestToolsListFilteredOnGetStream(t *testing.T) {
+	f := newFakeEnvoy(t, nil)
+	c := f.open("mcp")
+	defer c.close()
+	h := mcpHeaders(map[string]string{":method": "GET", "x-agent-id": "code-reviewer", "x-mcp-server": "github", "last-event-id": "1"})
+	delete(h, "content-type")
+	if r := c.requestHeaders(h, true); r.GetImmediateResponse() != nil {
+		t.Fatal("GET denied")
+	}
+	r := c.responseHeaders(map[string]string{":status": "200", "content-type": "text/event-stream"}, false)
+	if r.GetModeOverride().GetResponseBodyMode() != filterv3.ProcessingMode_STREAMED {
+		t.Fatalf("GET stream not read: %v", r.GetModeOverride())
+	}
+	stream := readTestdata(t, "tools_list_result.sse")
+	out := bodyOut(stream, c.responseBody(stream, false))
+	if bytes.Contains(out, []byte("delete_repository")) || !bytes.Contains(out, []byte("get_pull_request")) {
+		t.Fatalf("not filtered:\n%s", out)
+	}
+}
+
+func TestUnfilterableToolsListResponsesFail(t *testing.T) {
+	cases := map[string]map[string]string{
+		"compressed":             {":status": "200", "content-type": "application/json", "content-encoding": "gzip"},
+		"unexpected type":        {":status": "200", "content-type": "text/plain"},
+		"no content-type at all": {":status": "200"},
+	}
+	f := newFakeEnvoy(t, nil)
+	for name, hs := range cases {
+		t.Run(name, func(t *testing.T) {
+			c := f.open("mcp")
+			defer c.close()
+			r := c.requestHeaders(mcpHeaders(map[string]string{"x-agent-id": "code-reviewer", "x-mcp-server": "github", "accept-encoding": "gzip"}), false)
+			if setHeaders(r)["accept-encoding"] != "<removed>" {
+				t.Error("accept-encoding not removed from a request whose response is read")
+			}
+			c.requestBody(readTestdata(t, "tools_list.json"), true)
+			r = c.responseHeaders(hs, false)
+			if ir := r.GetImmediateResponse(); ir == nil || ir.GetStatus().GetCode() != 500 {
+				t.Fatalf("want 500, got %v", r)
+			}
+		})
+	}
+	// An error status carries no tools: it passes.
+	c := f.open("mcp")
+	defer c.close()
+	c.requestHeaders(mcpHeaders(map[string]string{"x-agent-id": "code-reviewer", "x-mcp-server": "github"}), false)
+	c.requestBody(readTestdata(t, "tools_list.json"), true)
+	if r := c.responseHeaders(map[string]string{":status": "404", "content-type": "text/plain"}, false); r.GetImmediateResponse() != nil {
+		t.Fatalf("404 refused: %v", r)
+	}
+}
+
+// A tools/list answered with an id written another way (1 vs 1.0 is refused
+// at the request) or under a repeated id is still filtered, by shape.
+func TestToolsListFilteredWhateverTheID(t *testing.T) {
+	f := newFakeEnvoy(t, nil)
+	c := f.open("mcp")
+	defer c.close()
+	c.requestHeaders(mcpHeaders(map[string]string{"x-agent-id": "code-reviewer", "x-mcp-server": "github"}), false)
+	c.requestBody(readTestdata(t, "tools_list.json"), true)
+	c.responseHeaders(map[string]string{":status": "200", "content-type": "application/json"}, false)
+	result := bytes.Replace(readTestdata(t, "tools_list_result.json"), []byte(`"id":2`), []byte(`"id":"other"`), 1)
+	out := bodyOut(result, c.responseBody(result, true))
+	if bytes.Contains(out, []byte("delete_repository")) {
+		t.Fatalf("not filtered: %s", out)
 	}
 }

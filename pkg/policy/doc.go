@@ -12,6 +12,8 @@
 //     first "require" rule that is false denies.
 //  3. Where the profile has "allow" rules, at least one must be true.
 //
-// A rule that fails to evaluate (cost limit, deadline, type error) is an
-// error, not a denial: the caller applies its failure mode and counts it.
+// A rule that fails to evaluate (a missing key, a type error, the cost limit,
+// the deadline) denies, naming itself, with Decision.EvalErr saying why. It
+// is not an agentguard failure: failure_mode open must not let a client pass
+// a rule by making it fail.
 package policy

@@ -45,6 +45,10 @@ type Decision struct {
 	Allow   bool
 	Rule    string // the rule that decided; "" when allowed by default
 	Message string // operator-written, safe to show the client
+	// EvalErr is why Rule failed to evaluate, when it did: the request is
+	// denied by that rule, and the error is for operators (logs, metrics),
+	// never for the client.
+	EvalErr error
 }
 
 // Built-in rule ids, reported like configured ones.

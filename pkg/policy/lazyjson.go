@@ -25,7 +25,7 @@ func (l *lazyObject) get() traits.Mapper {
 		// The codec validated the arguments as a JSON object; should they
 		// not decode, rules see an empty map rather than a failure.
 		_ = json.Unmarshal(l.raw, &v)
-		l.m = types.DefaultTypeAdapter.NativeToValue(v).(traits.Mapper)
+		l.m = argAdapter{}.NativeToValue(v).(traits.Mapper)
 	}
 	return l.m
 }

@@ -83,12 +83,17 @@ func (s *Set) Decide(ctx context.Context, in *Input) (Decision, error) {
 			continue
 		}
 		v, _, err := r.prg.ContextEval(ctx, act)
-		if err != nil {
-			return Decision{}, fmt.Errorf("rule %s: %w", r.id, err)
+		ok := false
+		if err == nil {
+			ok, err = asBool(v)
 		}
-		ok, err := asBool(v)
 		if err != nil {
-			return Decision{}, fmt.Errorf("rule %s: %w", r.id, err)
+			// The request made the rule fail (a missing key, a wrong
+			// type, too much cost, the deadline): the rule denies. Were
+			// this an agentguard failure, failure_mode open would let a
+			// client pass any rule by making it fail.
+			return Decision{Rule: r.id, Message: "policy rule " + r.id + " could not be evaluated for this request",
+				EvalErr: fmt.Errorf("rule %s: %w", r.id, err)}, nil
 		}
 		switch {
 		case r.effect == "deny" && ok, r.effect == "require" && !ok:

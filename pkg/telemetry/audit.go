@@ -2,32 +2,39 @@ package telemetry
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"time"
+	"unicode/utf8"
 )
 
 // Record is the audit record of one request. Fields are chosen, not dumped:
 // no header values, no bodies, no credentials. Tool arguments appear only
 // where the profile marks the tool loggable; otherwise only their names.
 type Record struct {
-	Time       time.Time
-	RequestID  string
-	Profile    string
-	Agent      string
-	SPIFFE     string
-	IDSource   string
-	Method     string // HTTP method
-	Path       string
-	Decision   string // allow, deny, error; none when the stream ended first
-	Rule       string
-	Reason     string
-	Status     int // HTTP status of agentguard's reply, or of the upstream response
-	LatencyMS  float64
-	MCP        *MCPRecord
-	StreamErr  string // how the stream ended, when abnormally
-	FailedOpen bool
+	Time      time.Time
+	RequestID string
+	Profile   string
+	Agent     string
+	SPIFFE    string
+	IDSource  string
+	Method    string // HTTP method
+	Path      string
+	Decision  string // allow, deny, error; none when the stream ended first
+	Rule      string
+	Reason    string
+	Status    int // HTTP status of agentguard's reply, or of the upstream response
+	LatencyMS float64
+	MCP       *MCPRecord
+	StreamErr string // how the stream ended, when abnormally
+	// ResponseErr is set when agentguard failed on the response of a
+	// request it had already allowed: Decision and Rule stay those of the
+	// request, which did reach the upstream.
+	ResponseErr string
+	FailedOpen  bool
 }
 
 // MCPRecord is the MCP part of a record.
@@ -82,7 +89,7 @@ func (a *Auditor) Write(r *Record) {
 	}
 	add := func(k, v string) {
 		if v != "" {
-			attrs = append(attrs, slog.String(k, v))
+			attrs = append(attrs, slog.String(k, clip(v)))
 		}
 	}
 	add("spiffe", r.SPIFFE)
@@ -108,12 +115,12 @@ func (a *Auditor) Write(r *Record) {
 		}
 		if len(m.Calls) == 1 {
 			c := m.Calls[0]
-			g = append(g, slog.String("method", c.Method))
+			g = append(g, slog.String("method", clip(c.Method)))
 			if c.Tool != "" {
-				g = append(g, slog.String("tool", c.Tool))
+				g = append(g, slog.String("tool", clip(c.Tool)))
 			}
 			if c.ID != "" {
-				g = append(g, slog.String("id", c.ID))
+				g = append(g, slog.String("id", clip(c.ID)))
 			}
 			if len(c.Arguments) > 0 {
 				g = append(g, slog.Any("arguments", c.Arguments))
@@ -129,6 +136,7 @@ func (a *Auditor) Write(r *Record) {
 		attrs = append(attrs, slog.Group("mcp", g...))
 	}
 	add("stream_error", r.StreamErr)
+	add("response_error", r.ResponseErr)
 	if r.FailedOpen {
 		attrs = append(attrs, slog.Bool("failed_open", true))
 	}
@@ -137,3 +145,30 @@ func (a *Auditor) Write(r *Record) {
 	rec.AddAttrs(attrs...)
 	_ = a.h.Handle(context.Background(), rec)
 }
+
+// maxField bounds each client-derived string in a record: a line stays
+// readable, and a client cannot fill the audit log through one field.
+const maxField = 256
+
+// clip shortens s to at most maxField bytes on a rune boundary, marking the
+// cut with "…".
+func clip(s string) string {
+	if len(s) <= maxField {
+		return s
+	}
+	cut := maxField
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// ShortHash identifies a value without recording it (session ids): the
+// first 12 hex digits of its SHA-256.
+func ShortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return "sha256:" + hex.EncodeToString(sum[:6])
+}
+
+// Clip is clip for callers that build records (call lists).
+func Clip(s string) string { return clip(s) }

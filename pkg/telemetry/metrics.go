@@ -17,6 +17,7 @@ type Metrics struct {
 	StreamErrors    *prometheus.CounterVec   // kind
 	Failures        *prometheus.CounterVec   // profile, mode (closed|open)
 	ToolsFiltered   *prometheus.CounterVec   // server
+	PolicyErrors    *prometheus.CounterVec   // profile, rule
 	ConfigInfo      *prometheus.GaugeVec     // source, hash
 }
 
@@ -55,13 +56,17 @@ func NewMetrics() *Metrics {
 			Name: "agentguard_mcp_tools_filtered_total",
 			Help: "Tools removed from tools/list results because the agent may not call them.",
 		}, []string{"server"}),
+		PolicyErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentguard_policy_errors_total",
+			Help: "CEL rules that failed to evaluate on a request (and so denied it), by profile and rule.",
+		}, []string{"profile", "rule"}),
 		ConfigInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "agentguard_config_info",
 			Help: "The config being served (value 1), by source and content hash.",
 		}, []string{"source", "hash"}),
 	}
 	reg.MustRegister(m.Requests, m.MCPCalls, m.DecisionSeconds, m.Reloads, m.StreamErrors,
-		m.Failures, m.ToolsFiltered, m.ConfigInfo,
+		m.Failures, m.ToolsFiltered, m.PolicyErrors, m.ConfigInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/text/unicode/norm"
+
 	"github.com/tidwall/gjson"
 )
 
@@ -76,7 +78,7 @@ func checkMethod(m *Message, params gjson.Result, dir direction) *Error {
 			if !args.IsObject() {
 				return invalidParams(m.ID, "params.arguments must be an object")
 			}
-			if k, dup := repeatedKey(args); dup {
+			if k, dup := repeatedKeyDeep(args, 0); dup {
 				return invalidParams(m.ID, fmt.Sprintf("params.arguments member %q repeated or ambiguous", k))
 			}
 			m.Arguments = []byte(args.Raw)
@@ -161,4 +163,41 @@ func MethodLabel(method string) string {
 		return method
 	}
 	return "other"
+}
+
+// repeatedKeyDeep is repeatedKey at every level of a tool's arguments: a
+// server decoding them into Go structs matches nested names
+// case-insensitively too. Depth is already bounded by the body's depth check.
+func repeatedKeyDeep(v gjson.Result, depth int) (string, bool) {
+	if v.IsObject() {
+		if k, dup := repeatedKey(v); dup {
+			return k, true
+		}
+	}
+	if !v.IsObject() && !v.IsArray() {
+		return "", false
+	}
+	var (
+		key string
+		dup bool
+	)
+	v.ForEach(func(_, c gjson.Result) bool {
+		if c.IsObject() || c.IsArray() {
+			key, dup = repeatedKeyDeep(c, depth+1)
+		}
+		return !dup
+	})
+	return key, dup
+}
+
+// lookalikeMethod reports whether method is not an MCP method but folds onto
+// one ("Tools/call", "tools/call "): servers dispatch on the exact string,
+// yet some route case-insensitively, and policy keys on the exact one.
+func lookalikeMethod(method string) bool {
+	folded := strings.ToLower(strings.TrimSpace(norm.NFKC.String(method)))
+	if folded == method {
+		return false // canonical: known or not, it resembles nothing else
+	}
+	_, known := clientRequests[folded]
+	return known || strings.HasPrefix(folded, "notifications/")
 }

@@ -138,6 +138,21 @@ func parseBatch(root gjson.Result, lim Limits, dir direction) (*Body, error) {
 	if perr != nil {
 		return nil, perr
 	}
+	if dir == fromClient {
+		// Responses are matched to requests by id: two requests with one
+		// id in a batch make that ambiguous.
+		seen := make(map[string]bool, len(b.Messages))
+		for i, m := range b.Messages {
+			if m.Kind != KindRequest {
+				continue
+			}
+			k := m.ID.Key()
+			if seen[k] {
+				return nil, &Error{Code: CodeInvalidRequest, Message: "invalid request: id repeated in batch", ID: m.ID, Index: i}
+			}
+			seen[k] = true
+		}
+	}
 	return b, nil
 }
 
@@ -176,12 +191,20 @@ func parseMessage(v gjson.Result, dir direction) (Message, *Error) {
 			return m, invalid(m.ID, "request carries a result or error")
 		}
 		m.Method = method.Str
+		if lookalikeMethod(m.Method) {
+			return m, invalid(m.ID, fmt.Sprintf("method %q is not an MCP method but resembles one", m.Method))
+		}
 		m.Kind = KindNotification
 		if id.Exists() {
 			m.Kind = KindRequest
 		}
 		if m.ID.IsNull() {
 			return m, invalid(ID{}, "id must not be null on a request")
+		}
+		if id.Type == gjson.Number && !isInteger(id.Raw) {
+			// MCP's RequestId is a string or an integer. 1.0 and 1 are the
+			// same number to many servers but not to id matching.
+			return m, invalid(ID{}, "a numeric id must be an integer")
 		}
 		if params.Exists() {
 			if !params.IsObject() && !params.IsArray() {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,7 +172,12 @@ func assertParseError(t *testing.T, body []byte, lim Limits, code int, id string
 func TestParseLimits(t *testing.T) {
 	msg := `{"jsonrpc":"2.0","id":1,"method":"ping"}`
 	batch := func(n int) []byte {
-		return []byte("[" + strings.Repeat(msg+",", n-1) + msg + "]")
+		// Distinct ids: a batch may not repeat a request id.
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = strings.Replace(msg, `"id":1`, fmt.Sprintf(`"id":%d`, i+1), 1)
+		}
+		return []byte("[" + strings.Join(parts, ",") + "]")
 	}
 	t.Run("batch of 10000", func(t *testing.T) {
 		e := assertParseError(t, batch(10000), Limits{}, CodeInvalidRequest, "", 0)
@@ -184,6 +190,9 @@ func TestParseLimits(t *testing.T) {
 		if err != nil || len(b.Messages) != 100 {
 			t.Fatalf("err=%v", err)
 		}
+	})
+	t.Run("repeated request id in a batch", func(t *testing.T) {
+		assertParseError(t, []byte("["+msg+","+msg+"]"), Limits{}, CodeInvalidRequest, "1", 1)
 	})
 	t.Run("custom batch limit", func(t *testing.T) {
 		assertParseError(t, batch(3), Limits{MaxBatch: 2}, CodeInvalidRequest, "", 0)
@@ -223,7 +232,8 @@ func TestParseLimits(t *testing.T) {
 func TestIDRoundTrip(t *testing.T) {
 	for _, raw := range []string{`7`, `0`, `-1`, `12345678901234567890`, `1.5e300`, `0.1`, `"abc"`, `"a\"b\\c\u00e9\n"`, `""`} {
 		t.Run(raw, func(t *testing.T) {
-			b, err := Parse([]byte(`{"jsonrpc":"2.0","id":`+raw+`,"method":"ping"}`), Limits{})
+			// A response may carry any number id; requests take integers.
+			b, err := ParseServer([]byte(`{"jsonrpc":"2.0","id":`+raw+`,"result":{}}`), Limits{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -246,6 +256,29 @@ func TestIDRoundTrip(t *testing.T) {
 	}
 	if _, ok := ParseID([]byte(`true`)); ok {
 		t.Error("ParseID accepted true")
+	}
+}
+
+func TestRequestIDsAreStringsOrIntegers(t *testing.T) {
+	for _, raw := range []string{`1.0`, `1e0`, `0.1`, `-2E3`} {
+		assertParseError(t, []byte(`{"jsonrpc":"2.0","id":`+raw+`,"method":"ping"}`), Limits{}, CodeInvalidRequest, "", 0)
+	}
+}
+
+func TestLookalikeMethods(t *testing.T) {
+	for _, m := range []string{"Tools/call", "tools/call ", "TOOLS/LIST", "ｔｏｏｌｓ/call", "Notifications/initialized"} {
+		assertParseError(t, []byte(`{"jsonrpc":"2.0","id":1,"method":"`+m+`","params":{"name":"x"}}`), Limits{}, CodeInvalidRequest, "1", 0)
+	}
+	for _, m := range []string{"tools/call", "vendor/Custom", "x/notifications/Odd"} {
+		if _, err := Parse([]byte(`{"jsonrpc":"2.0","id":1,"method":"`+m+`","params":{"name":"x"}}`), Limits{}); err != nil {
+			t.Errorf("%s: %v", m, err)
+		}
+	}
+}
+
+func TestNestedArgumentKeysMustNotCollide(t *testing.T) {
+	for _, args := range []string{`{"opts":{"path":"a","PATH":"/etc"}}`, `{"l":[{"a":1,"A":2}]}`, `{"Event":1,"event":2}`} {
+		assertParseError(t, []byte(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"x","arguments":`+args+`}}`), Limits{}, CodeInvalidParams, "1", 0)
 	}
 }
 
