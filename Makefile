@@ -35,6 +35,9 @@ lint:
 
 unit:
 	GRPCURL=$(GRPCURL) $(GO) test -race -count=1 ./...
+	@# The recorded LLM streams split at every byte: exhaustive here, where
+	@# the race detector does not slow it tenfold (sampled under -race).
+	$(GO) test -count=1 -run 'TestReplayRecordedExchanges' ./pkg/engine/
 
 policy-test: build
 	$(BIN)/agentguard test policies/

@@ -5,7 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
+
+	"github.com/agentguard/agentguard/pkg/credentials"
 
 	"github.com/agentguard/agentguard/pkg/engine"
 )
@@ -94,7 +97,11 @@ func printOutcome(w io.Writer, o engine.Outcome) {
 		return
 	}
 	for _, hv := range o.Headers {
-		fmt.Fprintf(w, "set:      %s: %s\n", hv.Name, hv.Value)
+		v := hv.Value
+		if slices.Contains(credentials.ClientHeaders, hv.Name) {
+			v = "[redacted]" // an injected provider key: never printed
+		}
+		fmt.Fprintf(w, "set:      %s: %s\n", hv.Name, v)
 	}
 	for _, r := range o.Remove {
 		fmt.Fprintf(w, "remove:   %s\n", r)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -19,8 +20,11 @@ import (
 type testFile struct {
 	// Config is the config under test, relative to the test file; empty
 	// means the embedded default deployment.
-	Config string     `yaml:"config"`
-	Cases  []testCase `yaml:"cases"`
+	Config string `yaml:"config"`
+	// Env is set while the file runs (and restored after): fake provider
+	// keys for profiles that read theirs from the environment.
+	Env   map[string]string `yaml:"env"`
+	Cases []testCase        `yaml:"cases"`
 }
 
 type testCase struct {
@@ -38,6 +42,10 @@ type testCase struct {
 		Status   int    `yaml:"status"`
 		// BodyContains are substrings the reply body must contain.
 		BodyContains []string `yaml:"body_contains"`
+		// Headers are headers agentguard must set on the request.
+		Headers map[string]string `yaml:"headers"`
+		// Removed are headers agentguard must remove from the request.
+		Removed []string `yaml:"removed"`
 	} `yaml:"expect"`
 }
 
@@ -109,6 +117,17 @@ func runTestFile(ctx context.Context, path string, verbose bool, env Env) (int, 
 	if err := dec.Decode(&tf); err != nil {
 		return 0, 0, fmt.Errorf("decode: %w", err)
 	}
+	for k, v := range tf.Env {
+		old, had := os.LookupEnv(k)
+		os.Setenv(k, v)
+		defer func() {
+			if had {
+				os.Setenv(k, old)
+			} else {
+				os.Unsetenv(k)
+			}
+		}()
+	}
 	cfg := ""
 	if tf.Config != "" {
 		cfg = filepath.Join(filepath.Dir(path), tf.Config)
@@ -176,6 +195,22 @@ func runCase(ctx context.Context, e *engine.Engine, path string, c *testCase) ([
 	}
 	if c.Expect.Status != 0 && out.Status != c.Expect.Status {
 		problems = append(problems, fmt.Sprintf("status %d, want %d", out.Status, c.Expect.Status))
+	}
+	for name, want := range c.Expect.Headers {
+		got, found := "", false
+		for _, h := range out.Headers {
+			if h.Name == name {
+				got, found = h.Value, true
+			}
+		}
+		if !found || got != want {
+			problems = append(problems, fmt.Sprintf("header %s not set to the expected value", name))
+		}
+	}
+	for _, name := range c.Expect.Removed {
+		if !slices.Contains(out.Remove, name) {
+			problems = append(problems, fmt.Sprintf("header %s not removed", name))
+		}
 	}
 	for _, s := range c.Expect.BodyContains {
 		if out.Reply == nil || !strings.Contains(string(out.Reply.Body), s) {

@@ -68,13 +68,14 @@ func serve(ctx context.Context, args []string, env Env) int {
 	s := &server{log: log, path: *path, metrics: telemetry.NewMetrics(), health: health.NewServer()}
 	s.engine = engine.New(rt, engine.Options{Log: log, Metrics: s.metrics, Audit: audit})
 	s.applied(rt, hash)
+	s.warnCredentials(rt)
 
 	lis, err := listenAll(map[string]string{"grpc": *grpcAddr, "metrics": *metricsAddr, "health": *healthAddr, "admin": *adminAddr})
 	if err != nil {
 		log.Error("listen", "err", err)
 		return 1
 	}
-	gs := grpc.NewServer(grpc.MaxRecvMsgSize(80 << 20))
+	gs := grpc.NewServer(grpc.MaxRecvMsgSize(extproc.MaxMessageBytes))
 	extprocv3.RegisterExternalProcessorServer(gs, extproc.New(s.engine, log))
 	healthpb.RegisterHealthServer(gs, s.health)
 	reflection.Register(gs)
@@ -91,10 +92,10 @@ func serve(ctx context.Context, args []string, env Env) int {
 	for i, name := range []string{"metrics", "health", "admin"} {
 		go func() { errc <- https[i].Serve(lis[name]) }()
 	}
+	s.ready.Store(true)
 	log.Info("agentguard serving", "config", rt.Source, "sha256", hash, "profiles", rt.Profiles(),
 		"grpc", lis["grpc"].Addr().String(), "metrics", lis["metrics"].Addr().String(),
 		"health", lis["health"].Addr().String(), "admin", lis["admin"].Addr().String())
-	s.ready.Store(true)
 
 	wctx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
@@ -167,6 +168,7 @@ func (s *server) reload(why string) {
 	}
 	s.engine.Swap(rt)
 	s.applied(rt, hash)
+	s.warnCredentials(rt)
 	s.log.Info("config applied", "trigger", why, "sha256", hash, "profiles", rt.Profiles())
 }
 
@@ -207,4 +209,10 @@ func openAudit(output string, stdout io.Writer) (*telemetry.Auditor, func(), err
 		return nil, nil, err
 	}
 	return telemetry.NewAuditor(f), func() { f.Close() }, nil
+}
+
+func (s *server) warnCredentials(rt *engine.Runtime) {
+	for _, w := range rt.CredentialWarnings() {
+		s.log.Warn("provider credential unavailable; requests on this profile fail closed until it is", "detail", w)
+	}
 }

@@ -39,8 +39,12 @@ func TestShippedDefault(t *testing.T) {
 		if p.FailureMode != "closed" {
 			t.Errorf("profile %s: failure_mode = %q, want the top-level closed", p.Name, p.FailureMode)
 		}
-		if p.MaxBodyBytes != 1<<20 {
-			t.Errorf("profile %s: max_body_bytes = %d", p.Name, p.MaxBodyBytes)
+		want := int64(1 << 20)
+		if p.Protocol == "openai" || p.Protocol == "anthropic" {
+			want = 4 << 20 // prompts carrying code under review
+		}
+		if p.MaxBodyBytes != want {
+			t.Errorf("profile %s: max_body_bytes = %d, want %d", p.Name, p.MaxBodyBytes, want)
 		}
 		// Sources are as written, not replaced by the default.
 		if want := []string{"xfcc", "peer", "header"}; !slices.Equal(p.Identity.Sources, want) {
@@ -165,12 +169,22 @@ func TestInvalid(t *testing.T) {
 		{"spiffe_two_agents.yaml", []wantErr{
 			{5, "agents[1].spiffe[0]", `spiffe://example.org/ns/a/sa/shared already belongs to agent "alice"`},
 		}},
-		{"unknown_protocol.yaml", []wantErr{{3, "profiles[0].protocol", `unknown protocol "grpc" (available: http, mcp)`}}},
+		{"unknown_protocol.yaml", []wantErr{{3, "profiles[0].protocol", `unknown protocol "grpc" (available: anthropic, http, mcp, openai)`}}},
 		{"planned_protocol.yaml", []wantErr{
-			{3, "profiles[0].protocol", `protocol "openai" is not implemented in this build (available: http, mcp)`},
+			{3, "profiles[0].protocol", `protocol "webhook" is not implemented in this build (available: anthropic, http, mcp, openai)`},
 		}},
 		{"mcp_missing.yaml", []wantErr{{2, "profiles[0].mcp", "required for protocol mcp"}}},
 		{"mcp_on_http.yaml", []wantErr{{5, "profiles[0].mcp", "only allowed with protocol mcp"}}},
+		{"llm_missing.yaml", []wantErr{{2, "profiles[0].llm", "required for protocol openai"}}},
+		{"llm_bad.yaml", []wantErr{
+			{6, "profiles[0].llm.credential", "file or env is required"},
+			{9, "profiles[0].llm.agent_credentials.ghost", `no agent named "ghost"`},
+			{9, "profiles[0].llm.agent_credentials.ghost.file", `must be an absolute path, not "relative/key"`},
+			{11, "profiles[0].llm.models[0].id", `invalid rule id ""`},
+			{11, "profiles[0].llm.models[0].allow", "at least one model pattern is required"},
+			{12, "profiles[0].llm.models[0].agents[0]", `no agent named "nobody"`},
+			{14, "profiles[0].llm.routes[0].cluster", "required"},
+		}},
 		{"tool_allow_and_deny.yaml", []wantErr{
 			{9, "profiles[0].mcp.tools[0]", "exactly one of allow or deny is required"},
 			{13, "profiles[0].mcp.tools[1]", "exactly one of allow or deny is required"},
@@ -289,7 +303,7 @@ func TestManyErrors(t *testing.T) {
 		{40, "profiles[0].policies[0].when", "a CEL expression is required"},
 		{42, "profiles[0].audit.log_arguments[0]", `must be server/tool, not "github"`},
 		{43, "profiles[1].name", `duplicate profile "tools"`},
-		{44, "profiles[1].protocol", `protocol "anthropic" is not implemented in this build`},
+		{44, "profiles[1].protocol", `protocol "webhook" is not implemented in this build`},
 		{3, "default_profile", `no profile named "nowhere"`},
 	})
 	if len(es) != 29 {

@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/agentguard/agentguard/pkg/pricing"
+)
 
 // File is one agentguard configuration file. Field names are the YAML keys;
 // every field is documented in docs/config.md.
@@ -17,8 +21,16 @@ type File struct {
 	CELCostLimit uint64 `yaml:"cel_cost_limit" json:"cel_cost_limit"`
 
 	Audit    Audit     `yaml:"audit" json:"audit"`
+	Pricing  Pricing   `yaml:"pricing" json:"pricing"`
 	Agents   []Agent   `yaml:"agents" json:"agents"`
 	Profiles []Profile `yaml:"profiles" json:"profiles"`
+}
+
+// Pricing overrides or extends the shipped price table (USD per million
+// tokens). AsOf dates the overrides.
+type Pricing struct {
+	AsOf   string                   `yaml:"as_of" json:"as_of"`
+	Models map[string]pricing.Price `yaml:"models" json:"models"`
 }
 
 // Audit configures the audit log: one JSON line per request.
@@ -45,6 +57,7 @@ type Profile struct {
 	// FailureMode overrides the top-level failure_mode for this profile.
 	FailureMode string     `yaml:"failure_mode" json:"failure_mode"`
 	MCP         *MCP       `yaml:"mcp" json:"mcp,omitempty"`
+	LLM         *LLM       `yaml:"llm" json:"llm,omitempty"`
 	Policies    []Policy   `yaml:"policies" json:"policies"`
 	Audit       AuditRules `yaml:"audit" json:"audit"`
 }
@@ -80,6 +93,53 @@ type MCP struct {
 	Tools       []ToolRule  `yaml:"tools" json:"tools"`
 	// MaxEventBytes bounds one server-sent event held while filtering a stream.
 	MaxEventBytes int `yaml:"max_event_bytes" json:"max_event_bytes"`
+}
+
+// LLM configures a profile of protocol "openai" or "anthropic".
+type LLM struct {
+	// Credential is the provider key agentguard injects; agents never hold
+	// one. AgentCredentials override it per agent.
+	Credential       Credential            `yaml:"credential" json:"credential"`
+	AgentCredentials map[string]Credential `yaml:"agent_credentials" json:"agent_credentials,omitempty"`
+	// Models, when present, lists the models agents may use (globs); a
+	// model no rule grants the agent is denied.
+	Models []ModelRule `yaml:"models" json:"models"`
+	// Routes pick the upstream cluster by model: the first match sets
+	// RouteHeader, which Envoy's route matches with cluster_header.
+	Routes      []ModelRoute `yaml:"routes" json:"routes"`
+	RouteHeader string       `yaml:"route_header" json:"route_header"`
+	// WorkflowHeader names the header whose value labels cost and token
+	// counters (default x-workflow-id).
+	WorkflowHeader string `yaml:"workflow_header" json:"workflow_header"`
+	// AllowUnknownEndpoints lets requests to endpoints agentguard does not
+	// parse through (policies see llm.endpoint ""); by default they are
+	// denied, since nothing in them would be inspected or counted.
+	AllowUnknownEndpoints bool `yaml:"allow_unknown_endpoints" json:"allow_unknown_endpoints"`
+	// AnthropicVersion is set as anthropic-version when the client sent
+	// none (default 2023-06-01).
+	AnthropicVersion string `yaml:"anthropic_version" json:"anthropic_version,omitempty"`
+	MaxEventBytes    int    `yaml:"max_event_bytes" json:"max_event_bytes"`
+}
+
+// Credential names where a key is read: a file (a mounted Kubernetes
+// Secret, re-read when it changes), else an environment variable.
+type Credential struct {
+	File string `yaml:"file" json:"file,omitempty"`
+	Env  string `yaml:"env" json:"env,omitempty"`
+}
+
+// ModelRule grants models to agents. No agents and no groups: every agent.
+type ModelRule struct {
+	ID     string   `yaml:"id" json:"id"`
+	Agents []string `yaml:"agents" json:"agents"`
+	Groups []string `yaml:"groups" json:"groups"`
+	Allow  []string `yaml:"allow" json:"allow"`
+}
+
+// ModelRoute sends the models it matches to a cluster.
+type ModelRoute struct {
+	Models  []string `yaml:"models" json:"models"`
+	Cluster string   `yaml:"cluster" json:"cluster"`
 }
 
 // MCPServer is an upstream MCP server the profile routes to.

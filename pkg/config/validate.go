@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 
@@ -12,11 +13,13 @@ import (
 
 // Protocols that this build implements. Profiles naming another protocol are
 // rejected at load rather than failing at request time.
-var implemented = map[string]bool{"mcp": true, "http": true}
+var implemented = map[string]bool{"mcp": true, "http": true, "openai": true, "anthropic": true}
 
 // planned protocols are named in the error so a user knows they are coming,
 // not misspelt.
-var planned = map[string]bool{"openai": true, "anthropic": true, "webhook": true}
+var planned = map[string]bool{"webhook": true}
+
+const available = "anthropic, http, mcp, openai"
 
 const (
 	defaultDecisionTimeout = 150 * time.Millisecond
@@ -27,6 +30,7 @@ const (
 var (
 	nameRE   = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 	headerRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,127}$`)
+	envRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	fieldRE  = regexp.MustCompile(`^[a-z_]+\[[0-9]+\]$`)
 )
 
@@ -56,6 +60,20 @@ func (f *File) applyDefaults() {
 		}
 		if p.Identity.TrustHeader == "" {
 			p.Identity.TrustHeader = "x-agent-id"
+		}
+		if l := p.LLM; l != nil {
+			if l.RouteHeader == "" {
+				l.RouteHeader = "x-agentguard-cluster"
+			}
+			if l.WorkflowHeader == "" {
+				l.WorkflowHeader = "x-workflow-id"
+			}
+			if l.AnthropicVersion == "" && p.Protocol == "anthropic" {
+				l.AnthropicVersion = "2023-06-01"
+			}
+			if l.MaxEventBytes == 0 {
+				l.MaxEventBytes = 1 << 20
+			}
 		}
 		if m := p.MCP; m != nil {
 			if m.ServerHeader == "" {
@@ -154,9 +172,9 @@ func (p *Profile) validate(path string, f *File, groups map[string]bool, es *Err
 	switch {
 	case implemented[p.Protocol]:
 	case planned[p.Protocol]:
-		es.add(path+".protocol", "protocol %q is not implemented in this build (available: http, mcp)", p.Protocol)
+		es.add(path+".protocol", "protocol %q is not implemented in this build (available: %s)", p.Protocol, available)
 	default:
-		es.add(path+".protocol", "unknown protocol %q (available: http, mcp)", p.Protocol)
+		es.add(path+".protocol", "unknown protocol %q (available: %s)", p.Protocol, available)
 	}
 	if p.FailureMode != f.FailureMode && p.FailureMode != "closed" && p.FailureMode != "open" {
 		es.add(path+".failure_mode", "must be closed or open, not %q", p.FailureMode)
@@ -183,6 +201,15 @@ func (p *Profile) validate(path string, f *File, groups map[string]bool, es *Err
 		}
 	} else if p.MCP != nil {
 		es.add(path+".mcp", "only allowed with protocol mcp")
+	}
+	llm := p.Protocol == "openai" || p.Protocol == "anthropic"
+	switch {
+	case llm && p.LLM == nil:
+		es.add(path+".llm", "required for protocol %s (at least the credential)", p.Protocol)
+	case llm:
+		p.LLM.validate(path+".llm", f, groups, es)
+	case p.LLM != nil:
+		es.add(path+".llm", "only allowed with protocols openai and anthropic")
 	}
 	ids := map[string]bool{}
 	for j, pol := range p.Policies {
@@ -329,5 +356,80 @@ func (m *MCP) validate(path string, f *File, groups map[string]bool, es *Errors)
 				es.add(fmt.Sprintf("%s.deny[%d]", tp, k), "empty tool pattern")
 			}
 		}
+	}
+}
+
+func (l *LLM) validate(path string, f *File, groups map[string]bool, es *Errors) {
+	l.Credential.validate(path+".credential", es)
+	agents := map[string]bool{}
+	for _, a := range f.Agents {
+		agents[a.Name] = true
+	}
+	names := make([]string, 0, len(l.AgentCredentials))
+	for name := range l.AgentCredentials {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		c := l.AgentCredentials[name]
+		cp := fmt.Sprintf("%s.agent_credentials.%s", path, name)
+		if !agents[name] {
+			es.add(cp, "no agent named %q", name)
+		}
+		c.validate(cp, es)
+	}
+	ids := map[string]bool{}
+	for j, m := range l.Models {
+		mp := fmt.Sprintf("%s.models[%d]", path, j)
+		if !nameRE.MatchString(m.ID) {
+			es.add(mp+".id", "invalid rule id %q", m.ID)
+		}
+		if ids[m.ID] {
+			es.add(mp+".id", "duplicate rule id %q", m.ID)
+		}
+		ids[m.ID] = true
+		if len(m.Allow) == 0 {
+			es.add(mp+".allow", "at least one model pattern is required")
+		}
+		for k, a := range m.Agents {
+			if !agents[a] {
+				es.add(fmt.Sprintf("%s.agents[%d]", mp, k), "no agent named %q", a)
+			}
+		}
+		for k, g := range m.Groups {
+			if !groups[g] {
+				es.add(fmt.Sprintf("%s.groups[%d]", mp, k), "no agent is in group %q", g)
+			}
+		}
+	}
+	for j, r := range l.Routes {
+		rp := fmt.Sprintf("%s.routes[%d]", path, j)
+		if len(r.Models) == 0 {
+			es.add(rp+".models", "at least one model pattern is required")
+		}
+		if r.Cluster == "" {
+			es.add(rp+".cluster", "required: the Envoy cluster these models go to")
+		}
+	}
+	if !headerRE.MatchString(l.RouteHeader) || strings.HasPrefix(l.RouteHeader, "x-envoy-") {
+		es.add(path+".route_header", "must be a lowercase header name Envoy lets us set, not %q", l.RouteHeader)
+	}
+	if !headerRE.MatchString(l.WorkflowHeader) {
+		es.add(path+".workflow_header", "must be a lowercase header name, not %q", l.WorkflowHeader)
+	}
+	if l.MaxEventBytes < 1024 {
+		es.add(path+".max_event_bytes", "must be at least 1024")
+	}
+}
+
+func (c Credential) validate(path string, es *Errors) {
+	if c.File == "" && c.Env == "" {
+		es.add(path, "file or env is required: agents never hold provider keys, agentguard injects them")
+	}
+	if c.File != "" && !strings.HasPrefix(c.File, "/") {
+		es.add(path+".file", "must be an absolute path, not %q", c.File)
+	}
+	if c.Env != "" && !envRE.MatchString(c.Env) {
+		es.add(path+".env", "invalid environment variable name %q", c.Env)
 	}
 }

@@ -52,6 +52,7 @@ type Exchange struct {
 	msgCancel context.CancelFunc
 
 	mcp mcpState
+	llm llmState
 
 	rec      telemetry.Record
 	lastErr  error // the internal failure, for offline evaluation
@@ -418,6 +419,11 @@ func (x *Exchange) decidePolicy(in *policy.Input) (policy.Decision, error) {
 			"rule", d.Rule, "request_id", x.req.ID, "err", d.EvalErr)
 	}
 	return d, err
+}
+
+// forwarded reports whether the request went upstream.
+func (x *Exchange) forwarded() bool {
+	return x.decided && x.rec.Decision == "allow"
 }
 
 // input is the policy input of the exchange, before protocol parts.

@@ -38,5 +38,6 @@ func (x *Exchange) Finish(streamErr string) {
 		m.StreamErrors.WithLabelValues(streamErr).Inc()
 	}
 	x.recordMCPMetrics()
+	x.recordLLM(x.rt.prices)
 	x.e.audit.Write(&x.rec)
 }

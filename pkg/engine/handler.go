@@ -22,11 +22,14 @@ type handler interface {
 	responseBody(x *Exchange, chunk []byte, end bool) (Result, error)
 }
 
-func newHandler(p *config.Profile) handler {
-	if p.Protocol == "mcp" {
-		return &mcpHandler{cfg: p.MCP}
+func newHandler(p *config.Profile) (handler, error) {
+	switch p.Protocol {
+	case "mcp":
+		return &mcpHandler{cfg: p.MCP}, nil
+	case "openai", "anthropic":
+		return newLLMHandler(p)
 	}
-	return httpHandler{}
+	return httpHandler{}, nil
 }
 
 // denial is a reason not to forward a request, before rendering.

@@ -7,6 +7,7 @@ import (
 	"github.com/agentguard/agentguard/pkg/config"
 	"github.com/agentguard/agentguard/pkg/identity"
 	"github.com/agentguard/agentguard/pkg/policy"
+	"github.com/agentguard/agentguard/pkg/pricing"
 )
 
 // Runtime is one loaded configuration, compiled: immutable and shared by all
@@ -21,6 +22,7 @@ type Runtime struct {
 	bySPIFFE map[string]*agentInfo
 	byAgent  map[string]*agentInfo
 	timeout  time.Duration
+	prices   *pricing.Table
 	failOpen bool // for requests that match no profile
 }
 
@@ -55,6 +57,14 @@ func Compile(f *config.File, source string) (*Runtime, error) {
 		byAgent:  map[string]*agentInfo{},
 		timeout:  time.Duration(f.DecisionTimeout),
 		failOpen: f.FailureMode == "open",
+		prices:   pricing.Default(),
+	}
+	if len(f.Pricing.Models) > 0 {
+		asOf := f.Pricing.AsOf
+		if asOf == "" {
+			asOf = "config"
+		}
+		rt.prices = rt.prices.Merge(asOf, f.Pricing.Models)
 	}
 	for _, a := range f.Agents {
 		ai := &agentInfo{name: a.Name, groups: a.Groups}
@@ -85,7 +95,12 @@ func Compile(f *config.File, source string) (*Runtime, error) {
 			maxBody:  pc.MaxBodyBytes,
 			logArgs:  pc.Audit.LogArguments,
 		}
-		p.handler = newHandler(pc)
+		h, err := newHandler(pc)
+		if err != nil {
+			es = append(es, config.Error{Path: path + ".protocol", Msg: err.Error()})
+			continue
+		}
+		p.handler = h
 		rt.profiles = append(rt.profiles, p)
 		rt.byName[p.Name] = p
 	}

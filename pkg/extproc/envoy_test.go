@@ -67,7 +67,7 @@ func newFakeEnvoy(t *testing.T, config []byte) *fakeEnvoy {
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	eng := engine.New(rt, engine.Options{Log: log, Metrics: metrics, Audit: telemetry.NewAuditor(audit)})
 	lis := bufconn.Listen(1 << 20)
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(grpc.MaxRecvMsgSize(MaxMessageBytes))
 	extprocv3.RegisterExternalProcessorServer(gs, New(eng, log))
 	go gs.Serve(lis)
 	conn, err := grpc.NewClient("passthrough:///bufnet",

@@ -20,6 +20,10 @@ import (
 // Envoy sets it per listener or route with grpc_initial_metadata.
 const ProfileMetadataKey = "x-agentguard-profile"
 
+// MaxMessageBytes bounds one ext_proc message agentguard accepts: a body at
+// the largest max_body_bytes a profile may set (64 MiB) plus headers.
+const MaxMessageBytes = 80 << 20
+
 // Server implements ExternalProcessor over an engine.
 type Server struct {
 	extprocv3.UnimplementedExternalProcessorServer

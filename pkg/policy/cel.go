@@ -19,6 +19,7 @@ func NewEnv() (*cel.Env, error) {
 		cel.Variable("request", m),
 		cel.Variable("profile", m),
 		cel.Variable("mcp", m),
+		cel.Variable("llm", m),
 		cel.OptionalTypes(),
 		cel.CrossTypeNumericComparisons(true),
 		ext.Strings(),
@@ -33,8 +34,8 @@ func NewEnv() (*cel.Env, error) {
 // activation resolves CEL variables from an Input, building each one only
 // when a rule reads it and only once per decision.
 type activation struct {
-	in                        *Input
-	agent, req, profile, mcpv any
+	in                              *Input
+	agent, req, profile, mcpv, llmv any
 }
 
 var _ interpreter.Activation = (*activation)(nil)
@@ -76,6 +77,11 @@ func (a *activation) ResolveName(name string) (any, bool) {
 			a.mcpv = mcpValue(a.in.MCP)
 		}
 		return a.mcpv, true
+	case "llm":
+		if a.llmv == nil {
+			a.llmv = llmValue(a.in.LLM)
+		}
+		return a.llmv, true
 	}
 	return nil, false
 }
@@ -124,4 +130,27 @@ func asBool(v any) (bool, error) {
 		return false, fmt.Errorf("rule returned %T, not bool", v)
 	}
 	return bool(b), nil
+}
+
+// llmValue is the `llm` variable; like mcp it always has every key. Usage is
+// not known when the request is decided, so it reads zero.
+func llmValue(l *LLM) map[string]any {
+	if l == nil {
+		l = &LLM{}
+	}
+	msgs, tools, calls := l.Messages, l.Tools, l.ToolCalls
+	if msgs == nil {
+		msgs = []map[string]any{}
+	}
+	if tools == nil {
+		tools = []string{}
+	}
+	if calls == nil {
+		calls = []map[string]any{}
+	}
+	return map[string]any{
+		"provider": l.Provider, "endpoint": l.Endpoint, "model": l.Model, "stream": l.Stream,
+		"max_tokens": l.MaxTokens, "messages": msgs, "tools": tools, "tool_calls": calls,
+		"usage": map[string]any{"input": 0, "output": 0, "cached_input": 0, "reasoning": 0},
+	}
 }

@@ -37,6 +37,19 @@ type Input struct {
 	Agent    Agent
 	Request  Request
 	MCP      *MCP // nil outside MCP profiles
+	LLM      *LLM // nil outside LLM profiles
+}
+
+// LLM is an OpenAI or Anthropic request as policies see it.
+type LLM struct {
+	Provider  string // openai, anthropic
+	Endpoint  string // chat.completions, responses, embeddings, messages, …; "" when not parsed
+	Model     string
+	Stream    bool
+	MaxTokens int64
+	Messages  []map[string]any // {role, text}
+	Tools     []string         // declared tool names
+	ToolCalls []map[string]any // {id, name, arguments} in the conversation so far
 }
 
 // Decision is the outcome of a Set over one Input. A denial is a Decision,

@@ -29,6 +29,7 @@ type Record struct {
 	Status    int // HTTP status of agentguard's reply, or of the upstream response
 	LatencyMS float64
 	MCP       *MCPRecord
+	LLM       *LLMRecord
 	StreamErr string // how the stream ended, when abnormally
 	// ResponseErr is set when agentguard failed on the response of a
 	// request it had already allowed: Decision and Rule stay those of the
@@ -44,6 +45,17 @@ type MCPRecord struct {
 	Batch         int
 	Calls         []MCPCall
 	ToolsFiltered int
+}
+
+// LLMRecord is the LLM part of a record: what was asked of which model and
+// what it cost. Never the prompt.
+type LLMRecord struct {
+	Provider, Endpoint, Model, PricedAs, Workflow string
+	Stream                                        bool
+	InputTokens, OutputTokens, CachedTokens       int64
+	CacheWriteTokens, ReasoningTokens             int64
+	CostUSD                                       float64
+	UsageMissing                                  bool
 }
 
 // MCPCall is one JSON-RPC message of the request.
@@ -134,6 +146,26 @@ func (a *Auditor) Write(r *Record) {
 			g = append(g, slog.Int("tools_filtered", m.ToolsFiltered))
 		}
 		attrs = append(attrs, slog.Group("mcp", g...))
+	}
+	if l := r.LLM; l != nil {
+		g := []any{slog.String("provider", l.Provider)}
+		for _, kv := range [][2]string{{"endpoint", l.Endpoint}, {"model", clip(l.Model)}, {"priced_as", l.PricedAs}, {"workflow", clip(l.Workflow)}} {
+			if kv[1] != "" {
+				g = append(g, slog.String(kv[0], kv[1]))
+			}
+		}
+		if l.Stream {
+			g = append(g, slog.Bool("stream", true))
+		}
+		if l.InputTokens+l.OutputTokens+l.CachedTokens+l.CacheWriteTokens > 0 {
+			g = append(g, slog.Int64("input_tokens", l.InputTokens), slog.Int64("output_tokens", l.OutputTokens),
+				slog.Int64("cached_tokens", l.CachedTokens), slog.Int64("cache_write_tokens", l.CacheWriteTokens),
+				slog.Int64("reasoning_tokens", l.ReasoningTokens), slog.Float64("cost_usd", l.CostUSD))
+		}
+		if l.UsageMissing {
+			g = append(g, slog.Bool("usage_missing", true))
+		}
+		attrs = append(attrs, slog.Group("llm", g...))
 	}
 	add("stream_error", r.StreamErr)
 	add("response_error", r.ResponseErr)

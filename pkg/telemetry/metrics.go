@@ -18,6 +18,9 @@ type Metrics struct {
 	Failures        *prometheus.CounterVec   // profile, mode (closed|open)
 	ToolsFiltered   *prometheus.CounterVec   // server
 	PolicyErrors    *prometheus.CounterVec   // profile, rule
+	Tokens          *prometheus.CounterVec   // provider, agent, model, workflow, kind
+	CostUSD         *prometheus.CounterVec   // provider, agent, model, workflow
+	UsageMissing    *prometheus.CounterVec   // provider
 	ConfigInfo      *prometheus.GaugeVec     // source, hash
 }
 
@@ -60,13 +63,25 @@ func NewMetrics() *Metrics {
 			Name: "agentguard_policy_errors_total",
 			Help: "CEL rules that failed to evaluate on a request (and so denied it), by profile and rule.",
 		}, []string{"profile", "rule"}),
+		Tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentguard_llm_tokens_total",
+			Help: "LLM tokens as the provider reported them, by provider, agent, model (priced name or other), workflow and kind (input, output, cached_input, reasoning).",
+		}, []string{"provider", "agent", "model", "workflow", "kind"}),
+		CostUSD: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentguard_llm_cost_usd_total",
+			Help: "LLM cost in USD from the price table, by provider, agent, model and workflow.",
+		}, []string{"provider", "agent", "model", "workflow"}),
+		UsageMissing: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentguard_llm_usage_missing_total",
+			Help: "Successful LLM responses that reported no usage (never guessed), by provider.",
+		}, []string{"provider"}),
 		ConfigInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "agentguard_config_info",
 			Help: "The config being served (value 1), by source and content hash.",
 		}, []string{"source", "hash"}),
 	}
 	reg.MustRegister(m.Requests, m.MCPCalls, m.DecisionSeconds, m.Reloads, m.StreamErrors,
-		m.Failures, m.ToolsFiltered, m.PolicyErrors, m.ConfigInfo,
+		m.Failures, m.ToolsFiltered, m.PolicyErrors, m.Tokens, m.CostUSD, m.UsageMissing, m.ConfigInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

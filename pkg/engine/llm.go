@@ -1,0 +1,428 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/agentguard/agentguard/pkg/config"
+	"github.com/agentguard/agentguard/pkg/credentials"
+	"github.com/agentguard/agentguard/pkg/policy"
+	"github.com/agentguard/agentguard/pkg/pricing"
+	"github.com/agentguard/agentguard/pkg/sse"
+	"github.com/agentguard/agentguard/pkg/telemetry"
+)
+
+// llmHandler governs a provider API (OpenAI or Anthropic): it injects the
+// provider credential, parses the request with the provider's codec,
+// decides on model and policy, routes by model, and reads usage from the
+// response — JSON or a stream — to count tokens and cost.
+type llmHandler struct {
+	cfg      *config.LLM
+	codec    llmCodec
+	cred     credentials.Source
+	perAgent map[string]credentials.Source
+	models   []modelRule
+}
+
+type modelRule struct {
+	id     string
+	agents map[string]bool
+	groups map[string]bool
+	anyone bool
+	allow  []string
+}
+
+// llmState is the LLM part of an Exchange.
+type llmState struct {
+	req          *llmRequest
+	endpoint     string
+	workflow     string
+	addedUsage   bool // agentguard asked for stream usage the client did not
+	json         bool
+	sse          *sse.Scanner
+	stream       llmStream
+	usage        llmUsage
+	respModel    string
+	usageKnown   bool
+	usageMissing bool
+}
+
+func newLLMHandler(p *config.Profile) (*llmHandler, error) {
+	h := &llmHandler{cfg: p.LLM, perAgent: map[string]credentials.Source{}}
+	switch p.Protocol {
+	case "openai":
+		h.codec = openaiCodec{}
+	case "anthropic":
+		h.codec = anthropicCodec{}
+	default:
+		return nil, fmt.Errorf("no LLM codec for protocol %q", p.Protocol)
+	}
+	h.cred = credentialSource(p.LLM.Credential)
+	for name, c := range p.LLM.AgentCredentials {
+		h.perAgent[name] = credentialSource(c)
+	}
+	for _, m := range p.LLM.Models {
+		r := modelRule{id: m.ID, agents: set(m.Agents), groups: set(m.Groups), allow: m.Allow,
+			anyone: len(m.Agents) == 0 && len(m.Groups) == 0}
+		h.models = append(h.models, r)
+	}
+	return h, nil
+}
+
+func credentialSource(c config.Credential) credentials.Source {
+	var fs credentials.FirstOf
+	if c.File != "" {
+		fs = append(fs, credentials.File(c.File))
+	}
+	if c.Env != "" {
+		fs = append(fs, credentials.Env(c.Env))
+	}
+	return fs
+}
+
+func set(ss []string) map[string]bool {
+	m := make(map[string]bool, len(ss))
+	for _, s := range ss {
+		m[s] = true
+	}
+	return m
+}
+
+func (h *llmHandler) needsBody() bool { return true }
+
+// route runs at request headers: the client's credentials go, the
+// provider's come, so no agent ever holds or chooses the key.
+func (h *llmHandler) route(x *Exchange, r *Result) {
+	defer func() {
+		// Remove the client's credential headers, except the one the
+		// provider's key overwrites.
+		for _, name := range credentials.ClientHeaders {
+			if _, ok := x.header[name]; ok && !r.sets(name) {
+				r.RemoveHeaders = append(r.RemoveHeaders, name)
+			}
+		}
+	}()
+	src := h.cred
+	if s, ok := h.perAgent[x.agent.Name]; ok && x.agent.Name != "" {
+		src = s
+	}
+	secret, err := src.Credential()
+	if err != nil {
+		x.e.log.Error("provider credential unavailable", "profile", x.profile.Name, "source", src.Describe(), "err", err)
+		x.pending = &denial{status: 500, kind: denyUnavailable, rule: "builtin:no-credential", message: "the provider credential is not available"}
+		return
+	}
+	for _, hv := range credentials.Headers(h.codec.scheme(), secret) {
+		r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: hv.Name, Value: hv.Value})
+	}
+	if v := h.cfg.AnthropicVersion; v != "" && x.header.Get("anthropic-version") == "" {
+		r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: "anthropic-version", Value: v})
+	}
+	x.llm.workflow = workflowLabel(x.header.Get(h.cfg.WorkflowHeader))
+}
+
+func (h *llmHandler) decide(x *Exchange, body []byte) Result {
+	ep, known := h.codec.endpoint(x.req.Method, x.req.Path)
+	in := x.input()
+	in.LLM = &policy.LLM{Provider: h.codec.provider()}
+	switch {
+	case !known && !h.cfg.AllowUnknownEndpoints:
+		// Nothing in it would be inspected or counted.
+		return x.deny(denial{status: 404, kind: denyPolicy, rule: "builtin:unknown-endpoint",
+			message: "this endpoint is not governed by agentguard"})
+	case !known:
+		return h.decidePolicy(x, &in, nil)
+	case body == nil:
+		return x.deny(denial{status: 400, kind: denyMalformed, rule: "builtin:malformed", message: "request body required"})
+	}
+	x.llm.endpoint = ep.name
+	req, err := h.codec.parse(ep, body)
+	if err != nil {
+		var ce *codecError
+		if errors.As(err, &ce) {
+			x.llm.req = nil
+			return x.deny(denial{status: ce.status, kind: denyMalformed, rule: "builtin:malformed", message: ce.message})
+		}
+		return x.fail(err)
+	}
+	x.llm.req = req
+	in.LLM = req.policyView(h.codec.provider(), ep.name)
+	if rule, ok := h.modelAllowed(&x.agent, req.model); !ok {
+		return x.deny(denial{status: 403, kind: denyPolicy, rule: rule,
+			message: fmt.Sprintf("model %q is not allowed for this agent", req.model)})
+	}
+	return h.decidePolicy(x, &in, body)
+}
+
+func (h *llmHandler) decidePolicy(x *Exchange, in *policy.Input, body []byte) Result {
+	d, err := x.decidePolicy(in)
+	if err != nil {
+		return x.fail(err)
+	}
+	if !d.Allow {
+		return x.deny(policyDenial(d))
+	}
+	var r Result
+	req := x.llm.req
+	if req != nil {
+		if c := h.routeFor(req.model); c != "" {
+			r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: h.cfg.RouteHeader, Value: c})
+			r.ClearRouteCache = true
+		}
+		if req.stream && !req.includeUsage {
+			// Usage is always known: a stream the client did not ask usage
+			// for gets it anyway, and agentguard drops the extra chunk on
+			// the way back so the client sees the stream it asked for.
+			nb, changed, err := h.codec.ensureUsage(body)
+			if err != nil {
+				return x.fail(err)
+			}
+			if changed {
+				x.llm.addedUsage = true
+				r.replace(nb)
+				r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: "content-length", Value: strconv.Itoa(len(nb))})
+			}
+		}
+	}
+	return x.allow(d, &r)
+}
+
+func (h *llmHandler) modelAllowed(a *policy.Agent, model string) (string, bool) {
+	if len(h.models) == 0 {
+		return "", true
+	}
+	for i := range h.models {
+		m := &h.models[i]
+		if !m.anyone && !(a.Name != "" && m.agents[a.Name]) && !anyIn(a.Groups, m.groups) {
+			continue
+		}
+		for _, p := range m.allow {
+			if policy.Glob(p, model) {
+				return m.id, true
+			}
+		}
+	}
+	return "builtin:model-not-allowed", false
+}
+
+func anyIn(xs []string, m map[string]bool) bool {
+	for _, x := range xs {
+		if m[x] {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *llmHandler) routeFor(model string) string {
+	for _, r := range h.cfg.Routes {
+		for _, p := range r.Models {
+			if policy.Glob(p, model) {
+				return r.Cluster
+			}
+		}
+	}
+	return ""
+}
+
+func (h *llmHandler) reject(x *Exchange, d denial) *Reply {
+	return jsonReply(d.status, h.codec.errorBody(d))
+}
+
+func (h *llmHandler) responseHeaders(x *Exchange, status int, hd Header) Result {
+	st := &x.llm
+	if st.req == nil || status < 200 || status > 299 {
+		return Result{ResponseBodyMode: BodyNone}
+	}
+	if enc := strings.ToLower(hd.Get("content-encoding")); enc != "" && enc != "identity" {
+		// Usage cannot be read from a compressed body; the request stands.
+		st.usageMissing = true
+		return Result{ResponseBodyMode: BodyNone}
+	}
+	ct := strings.ToLower(hd.Get("content-type"))
+	switch {
+	case strings.HasPrefix(ct, "text/event-stream"):
+		st.sse = sse.NewScanner(h.cfg.MaxEventBytes)
+		st.stream = h.codec.newStream(st.req)
+		r := Result{ResponseBodyMode: BodyStreamed}
+		if st.addedUsage {
+			r.RemoveHeaders = []string{"content-length"}
+		}
+		return r
+	case strings.HasPrefix(ct, "application/json"):
+		st.json = true
+		return Result{ResponseBodyMode: BodyBuffered}
+	}
+	st.usageMissing = true
+	return Result{ResponseBodyMode: BodyNone}
+}
+
+func (h *llmHandler) responseBody(x *Exchange, chunk []byte, end bool) (Result, error) {
+	st := &x.llm
+	switch {
+	case st.json:
+		if !end {
+			return Result{}, nil // read at the end of a buffered body
+		}
+		u, model, err := h.codec.usageFromJSON(st.req, chunk)
+		if err == nil && u.known {
+			st.usage, st.respModel, st.usageKnown = u, model, true
+		} else {
+			st.usageMissing = true
+		}
+		return Result{}, nil
+	case st.sse != nil:
+		return h.streamBody(x, chunk, end)
+	}
+	return Result{}, nil
+}
+
+// streamBody reads usage from a streamed response. It changes the stream
+// only to drop the usage chunk agentguard itself asked for.
+func (h *llmHandler) streamBody(x *Exchange, chunk []byte, end bool) (Result, error) {
+	st := &x.llm
+	events, err := st.sse.Feed(chunk)
+	if end && err == nil {
+		if ev, ok := st.sse.End(); ok {
+			events = append(events, ev)
+		}
+	}
+	if !st.addedUsage {
+		for _, ev := range events {
+			st.stream.event(ev)
+		}
+		if err != nil {
+			// Too large to parse: usage is unknown, the stream untouched.
+			st.sse = nil
+			st.usageMissing = true
+			return Result{}, nil
+		}
+		if end {
+			h.finishStream(x)
+		}
+		return Result{}, nil
+	}
+	out := make([]byte, 0, len(chunk))
+	for _, ev := range events {
+		if st.stream.event(ev) {
+			continue // the usage-only chunk the client did not ask for
+		}
+		out = append(out, ev.Raw...)
+	}
+	if err != nil || end {
+		out = append(out, st.sse.Pending()...)
+		if err != nil {
+			st.sse = nil
+			st.usageMissing = true
+			var r Result
+			r.replace(out)
+			return r, nil
+		}
+		h.finishStream(x)
+	}
+	var r Result
+	r.replace(out)
+	return r, nil
+}
+
+func (h *llmHandler) finishStream(x *Exchange) {
+	st := &x.llm
+	u, model := st.stream.usage()
+	if u.known {
+		st.usage, st.respModel, st.usageKnown = u, model, true
+	} else {
+		st.usageMissing = true
+	}
+}
+
+// recordLLM fills the audit record and the token and cost counters.
+func (x *Exchange) recordLLM(prices *pricing.Table) {
+	st := &x.llm
+	if x.profile == nil || x.profile.Protocol != "openai" && x.profile.Protocol != "anthropic" {
+		return
+	}
+	rec := &telemetry.LLMRecord{Provider: x.profile.Protocol, Endpoint: st.endpoint, Workflow: st.workflow}
+	x.rec.LLM = rec
+	if st.req == nil {
+		return
+	}
+	rec.Model, rec.Stream = st.req.model, st.req.stream
+	if st.respModel != "" {
+		rec.Model = st.respModel
+	}
+	if !x.forwarded() {
+		return
+	}
+	if !st.usageKnown {
+		if st.usageMissing || x.rec.Status >= 200 && x.rec.Status < 300 {
+			rec.UsageMissing = true
+			x.e.metrics.UsageMissing.WithLabelValues(x.profile.Protocol).Inc()
+		}
+		return
+	}
+	u := st.usage
+	rec.InputTokens, rec.OutputTokens, rec.CachedTokens, rec.ReasoningTokens = u.input, u.output, u.cached, u.reasoning
+	rec.CacheWriteTokens = u.cacheWrite
+	price, priced, ok := prices.Lookup(rec.Model)
+	if ok {
+		rec.CostUSD = price.Cost(x.profile.handler.(*llmHandler).codec.billable(u))
+		rec.PricedAs = priced
+	}
+	m := x.e.metrics
+	agent, model, workflow := x.rec.Agent, modelLabel(priced, ok), st.workflow
+	if workflow == "" {
+		workflow = "none"
+	}
+	labels := []string{x.profile.Protocol, agent, model, workflow}
+	m.Tokens.WithLabelValues(append(labels, "input")...).Add(float64(u.input))
+	m.Tokens.WithLabelValues(append(labels, "output")...).Add(float64(u.output))
+	m.Tokens.WithLabelValues(append(labels, "cached_input")...).Add(float64(u.cached))
+	m.Tokens.WithLabelValues(append(labels, "reasoning")...).Add(float64(u.reasoning))
+	if ok {
+		m.CostUSD.WithLabelValues(labels...).Add(rec.CostUSD)
+	}
+}
+
+// modelLabel bounds the model label to the price table's names.
+func modelLabel(priced string, ok bool) string {
+	if !ok {
+		return "other"
+	}
+	return priced
+}
+
+// workflowLabel accepts a workflow id that can be a label value; others
+// are "invalid". The set of distinct values is bounded in the metrics.
+func workflowLabel(v string) string {
+	if v == "" {
+		return ""
+	}
+	if len(v) > 64 {
+		return "invalid"
+	}
+	for _, c := range v {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return "invalid"
+		}
+	}
+	return v
+}
+
+// CredentialWarnings lists LLM profiles whose provider credential cannot be
+// read now (named by source, never by value), for the operator at start and
+// on reload; such requests fail closed until it appears.
+func (rt *Runtime) CredentialWarnings() []string {
+	var out []string
+	for _, p := range rt.profiles {
+		h, ok := p.handler.(*llmHandler)
+		if !ok {
+			continue
+		}
+		if _, err := h.cred.Credential(); err != nil {
+			out = append(out, fmt.Sprintf("profile %s: %v", p.Name, err))
+		}
+	}
+	return out
+}
