@@ -169,9 +169,9 @@ func TestInvalid(t *testing.T) {
 		{"spiffe_two_agents.yaml", []wantErr{
 			{5, "agents[1].spiffe[0]", `spiffe://example.org/ns/a/sa/shared already belongs to agent "alice"`},
 		}},
-		{"unknown_protocol.yaml", []wantErr{{3, "profiles[0].protocol", `unknown protocol "grpc" (available: anthropic, http, mcp, openai)`}}},
+		{"unknown_protocol.yaml", []wantErr{{3, "profiles[0].protocol", `unknown protocol "grpc" (available: anthropic, http, mcp, openai, webhook)`}}},
 		{"planned_protocol.yaml", []wantErr{
-			{3, "profiles[0].protocol", `protocol "webhook" is not implemented in this build (available: anthropic, http, mcp, openai)`},
+			{2, "profiles[0].webhook", "required for protocol webhook"},
 		}},
 		{"mcp_missing.yaml", []wantErr{{2, "profiles[0].mcp", "required for protocol mcp"}}},
 		{"mcp_on_http.yaml", []wantErr{{5, "profiles[0].mcp", "only allowed with protocol mcp"}}},
@@ -303,7 +303,7 @@ func TestManyErrors(t *testing.T) {
 		{40, "profiles[0].policies[0].when", "a CEL expression is required"},
 		{42, "profiles[0].audit.log_arguments[0]", `must be server/tool, not "github"`},
 		{43, "profiles[1].name", `duplicate profile "tools"`},
-		{44, "profiles[1].protocol", `protocol "webhook" is not implemented in this build`},
+		{43, "profiles[1].webhook", "required for protocol webhook"},
 		{3, "default_profile", `no profile named "nowhere"`},
 	})
 	if len(es) != 29 {

@@ -58,6 +58,7 @@ type Profile struct {
 	FailureMode string     `yaml:"failure_mode" json:"failure_mode"`
 	MCP         *MCP       `yaml:"mcp" json:"mcp,omitempty"`
 	LLM         *LLM       `yaml:"llm" json:"llm,omitempty"`
+	Webhook     *Webhook   `yaml:"webhook" json:"webhook,omitempty"`
 	Policies    []Policy   `yaml:"policies" json:"policies"`
 	Audit       AuditRules `yaml:"audit" json:"audit"`
 }
@@ -119,6 +120,18 @@ type LLM struct {
 	// none (default 2023-06-01).
 	AnthropicVersion string `yaml:"anthropic_version" json:"anthropic_version,omitempty"`
 	MaxEventBytes    int    `yaml:"max_event_bytes" json:"max_event_bytes"`
+}
+
+// Webhook configures a profile of protocol "webhook": deliveries to Paths
+// must carry a valid HMAC-SHA256 signature of their body (GitHub's
+// X-Hub-Signature-256: "sha256=" + hex). Other paths are governed like
+// protocol http.
+type Webhook struct {
+	Paths           []string   `yaml:"paths" json:"paths"`
+	Secret          Credential `yaml:"secret" json:"secret"`
+	SignatureHeader string     `yaml:"signature_header" json:"signature_header"`
+	EventHeader     string     `yaml:"event_header" json:"event_header"`
+	DeliveryHeader  string     `yaml:"delivery_header" json:"delivery_header"`
 }
 
 // Credential names where a key is read: a file (a mounted Kubernetes

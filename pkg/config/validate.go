@@ -13,13 +13,13 @@ import (
 
 // Protocols that this build implements. Profiles naming another protocol are
 // rejected at load rather than failing at request time.
-var implemented = map[string]bool{"mcp": true, "http": true, "openai": true, "anthropic": true}
+var implemented = map[string]bool{"mcp": true, "http": true, "openai": true, "anthropic": true, "webhook": true}
 
 // planned protocols are named in the error so a user knows they are coming,
 // not misspelt.
-var planned = map[string]bool{"webhook": true}
+var planned = map[string]bool{}
 
-const available = "anthropic, http, mcp, openai"
+const available = "anthropic, http, mcp, openai, webhook"
 
 const (
 	defaultDecisionTimeout = 150 * time.Millisecond
@@ -60,6 +60,17 @@ func (f *File) applyDefaults() {
 		}
 		if p.Identity.TrustHeader == "" {
 			p.Identity.TrustHeader = "x-agent-id"
+		}
+		if w := p.Webhook; w != nil {
+			if w.SignatureHeader == "" {
+				w.SignatureHeader = "x-hub-signature-256"
+			}
+			if w.EventHeader == "" {
+				w.EventHeader = "x-github-event"
+			}
+			if w.DeliveryHeader == "" {
+				w.DeliveryHeader = "x-github-delivery"
+			}
 		}
 		if l := p.LLM; l != nil {
 			if l.RouteHeader == "" {
@@ -201,6 +212,28 @@ func (p *Profile) validate(path string, f *File, groups map[string]bool, es *Err
 		}
 	} else if p.MCP != nil {
 		es.add(path+".mcp", "only allowed with protocol mcp")
+	}
+	switch {
+	case p.Protocol == "webhook" && p.Webhook == nil:
+		es.add(path+".webhook", "required for protocol webhook (paths and the signing secret)")
+	case p.Protocol == "webhook":
+		w := p.Webhook
+		if len(w.Paths) == 0 {
+			es.add(path+".webhook.paths", "at least one path prefix is required")
+		}
+		for j, pre := range w.Paths {
+			if !strings.HasPrefix(pre, "/") {
+				es.add(fmt.Sprintf("%s.webhook.paths[%d]", path, j), "must start with /")
+			}
+		}
+		w.Secret.validate(path+".webhook.secret", es)
+		for _, hn := range []struct{ k, v string }{{"signature_header", w.SignatureHeader}, {"event_header", w.EventHeader}, {"delivery_header", w.DeliveryHeader}} {
+			if !headerRE.MatchString(hn.v) {
+				es.add(path+".webhook."+hn.k, "must be a lowercase header name, not %q", hn.v)
+			}
+		}
+	case p.Webhook != nil:
+		es.add(path+".webhook", "only allowed with protocol webhook")
 	}
 	llm := p.Protocol == "openai" || p.Protocol == "anthropic"
 	switch {
@@ -424,7 +457,7 @@ func (l *LLM) validate(path string, f *File, groups map[string]bool, es *Errors)
 
 func (c Credential) validate(path string, es *Errors) {
 	if c.File == "" && c.Env == "" {
-		es.add(path, "file or env is required: agents never hold provider keys, agentguard injects them")
+		es.add(path, "file or env is required: agentguard reads the secret, clients never send it")
 	}
 	if c.File != "" && !strings.HasPrefix(c.File, "/") {
 		es.add(path+".file", "must be an absolute path, not %q", c.File)

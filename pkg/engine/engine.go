@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,6 +17,31 @@ type Engine struct {
 	metrics *telemetry.Metrics
 	audit   *telemetry.Auditor
 	now     func() time.Time
+	// workflows bounds the workflow label: the first maxWorkflows distinct
+	// values are labels, later ones "other".
+	workflows sync.Map
+	nWorkflow atomic.Int64
+}
+
+const maxWorkflows = 100
+
+// workflowLabel returns v as a metric label while the set of distinct
+// values is small, else "other": the value comes from a client header.
+func (e *Engine) workflowLabel(v string) string {
+	if v == "" {
+		return "none"
+	}
+	if _, ok := e.workflows.Load(v); ok {
+		return v
+	}
+	if e.nWorkflow.Add(1) > maxWorkflows {
+		e.nWorkflow.Add(-1)
+		return "other"
+	}
+	if _, loaded := e.workflows.LoadOrStore(v, struct{}{}); loaded {
+		e.nWorkflow.Add(-1)
+	}
+	return v
 }
 
 // Options are the Engine's collaborators.

@@ -105,7 +105,7 @@ func (x *Exchange) RequestHeaders(h Header, end bool) Result {
 
 	x.phase = phaseAwaitBody
 	r := x.routeHeaders()
-	if end || !p.handler.needsBody() {
+	if end || !p.handler.needsBody(x) {
 		if x.pending != nil {
 			return x.deny(*x.pending)
 		}

@@ -10,7 +10,7 @@ import (
 // shared.
 type handler interface {
 	// needsBody reports whether the request body must be seen to decide.
-	needsBody() bool
+	needsBody(x *Exchange) bool
 	// decide decides the request; body is nil when the request has none.
 	decide(x *Exchange, body []byte) Result
 	// reject renders a denial or failure in the client's protocol.
@@ -28,6 +28,8 @@ func newHandler(p *config.Profile) (handler, error) {
 		return &mcpHandler{cfg: p.MCP}, nil
 	case "openai", "anthropic":
 		return newLLMHandler(p)
+	case "webhook":
+		return newWebhookHandler(p), nil
 	}
 	return httpHandler{}, nil
 }
@@ -58,7 +60,7 @@ func policyDenial(d policy.Decision) denial {
 // headers. Bodies are not read.
 type httpHandler struct{}
 
-func (httpHandler) needsBody() bool { return false }
+func (httpHandler) needsBody(*Exchange) bool { return false }
 
 func (httpHandler) decide(x *Exchange, _ []byte) Result {
 	in := x.input()

@@ -90,7 +90,7 @@ func set(ss []string) map[string]bool {
 	return m
 }
 
-func (h *llmHandler) needsBody() bool { return true }
+func (h *llmHandler) needsBody(*Exchange) bool { return true }
 
 // route runs at request headers: the client's credentials go, the
 // provider's come, so no agent ever holds or chooses the key.
@@ -371,10 +371,7 @@ func (x *Exchange) recordLLM(prices *pricing.Table) {
 		rec.PricedAs = priced
 	}
 	m := x.e.metrics
-	agent, model, workflow := x.rec.Agent, modelLabel(priced, ok), st.workflow
-	if workflow == "" {
-		workflow = "none"
-	}
+	agent, model, workflow := x.rec.Agent, modelLabel(priced, ok), x.e.workflowLabel(st.workflow)
 	labels := []string{x.profile.Protocol, agent, model, workflow}
 	m.Tokens.WithLabelValues(append(labels, "input")...).Add(float64(u.input))
 	m.Tokens.WithLabelValues(append(labels, "output")...).Add(float64(u.output))

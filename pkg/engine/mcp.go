@@ -39,7 +39,7 @@ type mcpState struct {
 	getStream bool // the response is a GET's server stream
 }
 
-func (h *mcpHandler) needsBody() bool { return true }
+func (h *mcpHandler) needsBody(*Exchange) bool { return true }
 
 func (h *mcpHandler) limits() mcp.Limits {
 	return mcp.Limits{MaxBatch: h.cfg.MaxBatch, MaxDepth: h.cfg.MaxDepth}

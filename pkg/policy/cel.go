@@ -20,6 +20,7 @@ func NewEnv() (*cel.Env, error) {
 		cel.Variable("profile", m),
 		cel.Variable("mcp", m),
 		cel.Variable("llm", m),
+		cel.Variable("webhook", m),
 		cel.OptionalTypes(),
 		cel.CrossTypeNumericComparisons(true),
 		ext.Strings(),
@@ -77,6 +78,12 @@ func (a *activation) ResolveName(name string) (any, bool) {
 			a.mcpv = mcpValue(a.in.MCP)
 		}
 		return a.mcpv, true
+	case "webhook":
+		w := a.in.Webhook
+		if w == nil {
+			w = &Webhook{}
+		}
+		return map[string]any{"verified": w.Verified, "event": w.Event, "delivery": w.Delivery}, true
 	case "llm":
 		if a.llmv == nil {
 			a.llmv = llmValue(a.in.LLM)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/agentguard/agentguard/pkg/config"
@@ -152,9 +153,11 @@ func TestShippedHTTPProfiles(t *testing.T) {
 		agent               policy.Agent
 		want                policy.Decision
 	}{
-		{"webhook without identity", "orchestrator", "/webhook/github", anon, policy.Decision{Allow: true}},
+		// The signature is checked by the engine before rules run; rules
+		// see webhook.verified.
+		{"signed webhook without identity", "orchestrator", "/webhook/github", anon, policy.Decision{Allow: true}},
 		{"api without identity", "orchestrator", "/api/tasks", anon,
-			policy.Decision{Rule: "anonymous-only-webhooks", Message: "only webhooks may be sent without a workload identity"}},
+			policy.Decision{Rule: "anonymous-only-webhooks", Message: "only signed webhooks may be sent without a workload identity"}},
 		{"api with identity", "orchestrator", "/api/tasks", d.agents["triage-bot"], policy.Decision{Allow: true}},
 		// Model allowlists of the LLM profiles are decided by the engine
 		// (and tested in policies/codereview_test.yaml); their CEL rules:
@@ -163,6 +166,9 @@ func TestShippedHTTPProfiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := &policy.Input{Profile: tt.profile, Protocol: "http", Agent: tt.agent, Request: policy.Request{Method: "POST", Path: tt.path}}
+			if strings.HasPrefix(tt.path, "/webhook/") {
+				in.Webhook = &policy.Webhook{Verified: true, Event: "pull_request"}
+			}
 			got, err := d.sets[tt.profile].Decide(context.Background(), in)
 			if err != nil {
 				t.Fatal(err)

@@ -38,6 +38,14 @@ type Input struct {
 	Request  Request
 	MCP      *MCP // nil outside MCP profiles
 	LLM      *LLM // nil outside LLM profiles
+	Webhook  *Webhook
+}
+
+// Webhook is a webhook delivery as policies see it.
+type Webhook struct {
+	Verified bool   // the body's signature checked out
+	Event    string // x-github-event
+	Delivery string // x-github-delivery
 }
 
 // LLM is an OpenAI or Anthropic request as policies see it.

@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+
+	"github.com/agentguard/agentguard/pkg/config"
+	"github.com/agentguard/agentguard/pkg/credentials"
+	"github.com/agentguard/agentguard/pkg/policy"
+)
+
+// webhookHandler governs an orchestrator that receives webhooks: a delivery
+// to one of its paths must be signed with the shared secret (HMAC-SHA256 of
+// the exact body, GitHub's X-Hub-Signature-256); anything else is governed
+// like plain HTTP. Rules see `webhook.verified`, `.event`, `.delivery`.
+type webhookHandler struct {
+	httpHandler
+	cfg    *config.Webhook
+	secret credentials.Source
+}
+
+func newWebhookHandler(p *config.Profile) *webhookHandler {
+	return &webhookHandler{cfg: p.Webhook, secret: credentialSource(p.Webhook.Secret)}
+}
+
+// isDelivery matches whole path segments: /webhook covers /webhook and
+// /webhook/github, not /webhookz.
+func (h *webhookHandler) isDelivery(x *Exchange) bool {
+	p := pathOnly(x.req.Path)
+	for _, pre := range h.cfg.Paths {
+		pre = strings.TrimSuffix(pre, "/")
+		if p == pre || strings.HasPrefix(p, pre+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func (h *webhookHandler) needsBody(x *Exchange) bool { return h.isDelivery(x) }
+
+func (h *webhookHandler) decide(x *Exchange, body []byte) Result {
+	in := x.input()
+	if h.isDelivery(x) {
+		if body == nil {
+			return x.deny(denial{status: 400, kind: denyMalformed, rule: "builtin:malformed", message: "a webhook delivery needs a body"})
+		}
+		secret, err := h.secret.Credential()
+		if err != nil {
+			x.e.log.Error("webhook secret unavailable", "profile", x.profile.Name, "source", h.secret.Describe(), "err", err)
+			return x.deny(denial{status: 500, kind: denyUnavailable, rule: "builtin:no-credential", message: "the webhook secret is not available"})
+		}
+		if !validSignature(secret.Reveal(), body, x.header.Get(h.cfg.SignatureHeader)) {
+			return x.deny(denial{status: 401, kind: denyUnauthenticated, rule: "builtin:bad-signature",
+				message: "webhook signature missing or invalid"})
+		}
+		in.Webhook = &policy.Webhook{Verified: true, Event: x.header.Get(h.cfg.EventHeader), Delivery: x.header.Get(h.cfg.DeliveryHeader)}
+	}
+	d, err := x.decidePolicy(&in)
+	if err != nil {
+		return x.fail(err)
+	}
+	if !d.Allow {
+		return x.deny(policyDenial(d))
+	}
+	return x.allow(d, nil)
+}
+
+// validSignature checks "sha256=<hex>" against the body's HMAC, in constant
+// time.
+func validSignature(secret string, body []byte, header string) bool {
+	hexSig, ok := strings.CutPrefix(header, "sha256=")
+	if !ok {
+		return false
+	}
+	got, err := hex.DecodeString(hexSig)
+	if err != nil {
+		return false
+	}
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return hmac.Equal(got, mac.Sum(nil))
+}
