@@ -7,7 +7,7 @@ GRPCURL_VERSION := v1.9.4
 FUZZTIME ?= 15s
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build run test unit policy-test lint tools bench load fuzz clean
+.PHONY: all build run test unit policy-test lint tools bench load fuzz clean e2e demo node-deps
 
 all: build
 
@@ -46,6 +46,18 @@ policy-test: build
 ## one run so the ratio holds on a noisy machine.
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./pkg/extproc/ ./pkg/engine/ ./pkg/policy/ ./pkg/protocol/mcp/ ./pkg/sse/
+
+## e2e: the end-to-end suite alone: real MCP and LLM clients and servers
+## through the Envoy test double (or a real Envoy: ENVOY_BIN) and agentguard.
+e2e: tools node-deps
+	$(GO) test -race -count=1 ./e2e/...
+
+node-deps:
+	bash e2e/scripts/node-deps.sh
+
+## demo: the whole chain on loopback, for a person to try; prints commands.
+demo: build node-deps
+	$(GO) run ./e2e/demo -agentguard $(BIN)/agentguard
 
 ## load: concurrent ext_proc streams against the built binary and a no-op
 ## server, alternating rounds; prints ratios (throughput, latency, CPU/request).
