@@ -122,6 +122,14 @@ func (f *File) Validate() Errors {
 	default:
 		es.add("audit.output", "must be stdout, stderr, off or an absolute path, not %q", o)
 	}
+	for name, p := range f.Pricing.Models {
+		if p.Input < 0 || p.Output < 0 || p.CachedInput < 0 || p.CacheWrite < 0 {
+			es.add("pricing.models."+name, "prices must not be negative")
+		}
+	}
+	if f.Pricing.AsOf != "" && len(f.Pricing.Models) == 0 {
+		es.add("pricing.as_of", "dates price overrides, but pricing.models is empty")
+	}
 	groups := f.validateAgents(&es)
 	names := map[string]bool{}
 	for i := range f.Profiles {

@@ -47,6 +47,7 @@ type llmState struct {
 	respModel    string
 	usageKnown   bool
 	usageMissing bool
+	modelRule    string // the rule that granted the model
 }
 
 func newLLMHandler(p *config.Profile) (*llmHandler, error) {
@@ -149,10 +150,12 @@ func (h *llmHandler) decide(x *Exchange, body []byte) Result {
 	}
 	x.llm.req = req
 	in.LLM = req.policyView(h.codec.provider(), ep.name)
-	if rule, ok := h.modelAllowed(&x.agent, req.model); !ok {
+	rule, ok := h.modelAllowed(&x.agent, req.model)
+	if !ok {
 		return x.deny(denial{status: 403, kind: denyPolicy, rule: rule,
 			message: fmt.Sprintf("model %q is not allowed for this agent", req.model)})
 	}
+	x.llm.modelRule = rule
 	return h.decidePolicy(x, &in, body)
 }
 
@@ -163,6 +166,9 @@ func (h *llmHandler) decidePolicy(x *Exchange, in *policy.Input, body []byte) Re
 	}
 	if !d.Allow {
 		return x.deny(policyDenial(d))
+	}
+	if d.Rule == "" {
+		d.Rule = x.llm.modelRule // the decision names the rule that granted it
 	}
 	var r Result
 	req := x.llm.req
@@ -356,6 +362,9 @@ func (x *Exchange) recordLLM(prices *pricing.Table) {
 		return
 	}
 	if !st.usageKnown {
+		if st.endpoint == "count_tokens" {
+			return // an estimate, not consumption: nothing is missing
+		}
 		if st.usageMissing || x.rec.Status >= 200 && x.rec.Status < 300 {
 			rec.UsageMissing = true
 			x.e.metrics.UsageMissing.WithLabelValues(x.profile.Protocol).Inc()
@@ -413,12 +422,20 @@ func workflowLabel(v string) string {
 func (rt *Runtime) CredentialWarnings() []string {
 	var out []string
 	for _, p := range rt.profiles {
-		h, ok := p.handler.(*llmHandler)
-		if !ok {
-			continue
+		var srcs map[string]credentials.Source
+		switch h := p.handler.(type) {
+		case *llmHandler:
+			srcs = map[string]credentials.Source{"credential": h.cred}
+			for name, s := range h.perAgent {
+				srcs["agent_credentials."+name] = s
+			}
+		case *webhookHandler:
+			srcs = map[string]credentials.Source{"webhook secret": h.secret}
 		}
-		if _, err := h.cred.Credential(); err != nil {
-			out = append(out, fmt.Sprintf("profile %s: %v", p.Name, err))
+		for what, s := range srcs {
+			if _, err := s.Credential(); err != nil {
+				out = append(out, fmt.Sprintf("profile %s %s: %v", p.Name, what, err))
+			}
 		}
 	}
 	return out

@@ -111,8 +111,8 @@ func (openaiCodec) parse(ep llmEndpoint, body []byte) (*llmRequest, error) {
 	for _, c := range r.ToolCalls {
 		out.toolCalls = append(out.toolCalls, map[string]any{"id": c.ID, "name": c.Name, "arguments": c.Arguments})
 	}
-	if ep.id != int(openai.ChatCompletions) {
-		out.includeUsage = true // only chat completions leave usage out of streams
+	if ep.id != int(openai.ChatCompletions) && ep.id != int(openai.Completions) {
+		out.includeUsage = true // only (chat) completions leave usage out of streams
 	}
 	return out, nil
 }

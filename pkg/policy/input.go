@@ -51,7 +51,7 @@ type Webhook struct {
 // LLM is an OpenAI or Anthropic request as policies see it.
 type LLM struct {
 	Provider  string // openai, anthropic
-	Endpoint  string // chat.completions, responses, embeddings, messages, …; "" when not parsed
+	Endpoint  string // chat_completions, completions, responses, embeddings, messages, count_tokens; "" when not parsed
 	Model     string
 	Stream    bool
 	MaxTokens int64

@@ -2,8 +2,8 @@ package pricing
 
 // DefaultAsOf dates the shipped prices: the providers' public list prices
 // for standard (not batch, not priority) processing as published in 2025.
-// Prices change; operators override them with `pricing.models` in the
-// config, and the admin output shows the date of the table in force.
+// Prices change; operators override them with `pricing.models` (and date
+// them with `pricing.as_of`) in the config.
 const DefaultAsOf = "2025-11-01"
 
 // Default is the shipped table, USD per million tokens.
