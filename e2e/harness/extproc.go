@@ -662,18 +662,23 @@ func (f *extProcFilter) streamChunk(ctx context.Context, chunk []byte, eos, requ
 		}
 		return chunk, nil, true
 	}
+	// A body answer of the right kind without a CommonResponse means
+	// CONTINUE: every field of it is optional, and Envoy's filter applies
+	// mutations only if (response.has_response()) (ext_proc.cc). Only an
+	// answer of the wrong kind is spurious.
 	var cr *extprocsvc.CommonResponse
+	ok := false
 	switch v := resp.GetResponse().(type) {
 	case *extprocsvc.ProcessingResponse_RequestBody:
 		if request {
-			cr = v.RequestBody.GetResponse()
+			cr, ok = v.RequestBody.GetResponse(), true
 		}
 	case *extprocsvc.ProcessingResponse_ResponseBody:
 		if !request {
-			cr = v.ResponseBody.GetResponse()
+			cr, ok = v.ResponseBody.GetResponse(), true
 		}
 	}
-	if cr == nil {
+	if !ok {
 		if r := f.fail(errSpurious); r != nil {
 			return nil, r, false
 		}

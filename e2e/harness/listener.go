@@ -195,6 +195,13 @@ func (l *listener) write(w http.ResponseWriter, x *exchange, r *response) {
 		return
 	}
 	fl, _ := w.(http.Flusher)
+	if fl != nil {
+		// Envoy writes the headers out at once when a body follows (its
+		// HTTP/1 codec flushes in encodeHeadersBase when !end_stream): a
+		// server stream that sends nothing yet must still see its client
+		// get the headers.
+		fl.Flush()
+	}
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := r.body.Read(buf)

@@ -94,6 +94,10 @@ type MCP struct {
 	Tools       []ToolRule  `yaml:"tools" json:"tools"`
 	// MaxEventBytes bounds one server-sent event held while filtering a stream.
 	MaxEventBytes int `yaml:"max_event_bytes" json:"max_event_bytes"`
+	// DenialStatus is the HTTP status of a policy or identity denial, whose
+	// body is always the JSON-RPC error (default 403). 200 suits clients
+	// that read JSON-RPC errors only from 2xx answers (the TypeScript SDK).
+	DenialStatus int `yaml:"denial_status" json:"denial_status"`
 }
 
 // LLM configures a profile of protocol "openai" or "anthropic".

@@ -102,6 +102,9 @@ func (f *File) applyDefaults() {
 			if m.MaxEventBytes == 0 {
 				m.MaxEventBytes = 1 << 20
 			}
+			if m.DenialStatus == 0 {
+				m.DenialStatus = 403
+			}
 		}
 	}
 }
@@ -337,6 +340,9 @@ func (m *MCP) validate(path string, f *File, groups map[string]bool, es *Errors)
 	}
 	if m.MaxEventBytes < 1024 {
 		es.add(path+".max_event_bytes", "must be at least 1024")
+	}
+	if m.DenialStatus != 200 && (m.DenialStatus < 400 || m.DenialStatus > 499) {
+		es.add(path+".denial_status", "must be 200 or a 4xx status, not %d", m.DenialStatus)
 	}
 	servers := map[string]bool{}
 	for j, s := range m.Servers {

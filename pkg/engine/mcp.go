@@ -211,6 +211,9 @@ func (h *mcpHandler) reject(x *Exchange, d denial) *Reply {
 	if pe := x.mcp.parseErr; pe != nil {
 		return jsonReply(d.status, pe.Body())
 	}
+	if d.kind == denyPolicy || d.kind == denyUnauthenticated {
+		d.status = h.cfg.DenialStatus
+	}
 	data := map[string]string{}
 	if d.rule != "" {
 		data["rule"] = d.rule

@@ -12,6 +12,8 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/tidwall/gjson"
+
+	"github.com/agentguard/agentguard/policies"
 )
 
 const reviewer = "spiffe://cluster.local/ns/agents/sa/code-reviewer"
@@ -503,4 +505,19 @@ func TestToolsListFilteredWhateverTheID(t *testing.T) {
 	if bytes.Contains(out, []byte("delete_repository")) {
 		t.Fatalf("not filtered: %s", out)
 	}
+}
+
+// denial_status: 200 answers a denial with the JSON-RPC error in a 2xx, for
+// clients that read JSON-RPC errors only there.
+func TestDenialStatusOption(t *testing.T) {
+	cfg := strings.Replace(string(policies.CodeReview), "      route_header: x-agentguard-cluster\n", "      route_header: x-agentguard-cluster\n      denial_status: 200\n", 1)
+	f := newFakeEnvoy(t, []byte(cfg))
+	c := f.open("mcp")
+	defer c.close()
+	c.requestHeaders(mcpHeaders(map[string]string{"x-agent-id": "code-reviewer", "x-mcp-server": "github"}), false)
+	ir := c.requestBody(readTestdata(t, "tools_call_delete_repo.json"), true).GetImmediateResponse()
+	if ir == nil || ir.GetStatus().GetCode() != 200 {
+		t.Fatalf("want a 200 denial, got %v", ir)
+	}
+	checkJSONRPCError(t, ir, -32051, `"del-1"`, "no-destructive-tools")
 }
