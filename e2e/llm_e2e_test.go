@@ -940,9 +940,12 @@ func TestLLMDenials(t *testing.T) {
 			}
 			if tc.status == 413 {
 				// Envoy's buffer limit equals max_body_bytes: Envoy answers
-				// before agentguard sees the body, in Envoy's words.
+				// before agentguard sees the body, shaped like OpenAI's
+				// errors by the listener's local_reply_config.
 				x := e.cap.last(t)
-				t.Logf("413 from the chain: content-type %q body %q", x.RespHeader.Get("Content-Type"), x.Body())
+				if ct := x.RespHeader.Get("Content-Type"); ct != "application/json" || ae.Type != "invalid_request_error" || ae.Code != "request_too_large" {
+					t.Errorf("413 not in OpenAI's shape: content-type %q body %q", ct, x.Body())
+				}
 			}
 			if tc.status != 413 {
 				if ae.Type != tc.errType || ae.Code != tc.code || ae.Message != tc.msg {
@@ -992,7 +995,9 @@ func TestLLMDenials(t *testing.T) {
 			}
 			if tc.status == 413 {
 				x := e.cap.last(t)
-				t.Logf("413 from the chain: content-type %q body %q", x.RespHeader.Get("Content-Type"), x.Body())
+				if ct := x.RespHeader.Get("Content-Type"); ct != "application/json" || string(ae.Type()) != "request_too_large" {
+					t.Errorf("413 not in Anthropic's shape: content-type %q body %q", ct, x.Body())
+				}
 			}
 			if tc.status != 413 {
 				var body struct {

@@ -305,6 +305,11 @@ func (h *Harness) newListener(lc *listenerv3.Listener) (*listener, error) {
 		return nil, fmt.Errorf("network filter: %w", err)
 	}
 	l.hcm = &hcm
+	mappers, err := newLocalReplyMappers(hcm.GetLocalReplyConfig())
+	if err != nil {
+		return nil, err
+	}
+	l.replyMappers = mappers
 	rc := hcm.GetRouteConfig()
 	if rc == nil {
 		return nil, errors.New("only an inline route_config is implemented (no RDS)")

@@ -514,9 +514,13 @@ func TestProcessorDownIs500(t *testing.T) {
 
 func TestBodyOverBufferLimitIs413(t *testing.T) {
 	f := start(t, nil, nil, nil, nil)
-	resp, _ := do(t, "POST", f.url(10001, "/a"), strings.Repeat("x", 2048), nil) // limit 1024
+	resp, body := do(t, "POST", f.url(10001, "/a"), strings.Repeat("x", 2048), nil) // limit 1024
 	if resp.StatusCode != 413 || f.up.calls.Load() != 0 {
 		t.Errorf("status %d, upstream calls %d", resp.StatusCode, f.up.calls.Load())
+	}
+	// The listener's local_reply_config reshapes Envoy's own 413.
+	if ct := resp.Header.Get("content-type"); ct != "application/json" || body != `{"error":{"code":"request_too_large"}}` {
+		t.Errorf("local reply not mapped: %q %q", ct, body)
 	}
 	for _, k := range f.proc.kinds() {
 		if k == "request_body" {

@@ -21,15 +21,16 @@ import (
 const PeerSANHeader = "x-harness-peer-san"
 
 type listener struct {
-	h           *Harness
-	name        string
-	port        uint32
-	bufferLimit int64
-	hcm         *hcmv3.HttpConnectionManager
-	routes      *routeTable
-	filters     []filterConfig
-	ln          net.Listener
-	srv         *http.Server
+	h            *Harness
+	name         string
+	port         uint32
+	bufferLimit  int64
+	hcm          *hcmv3.HttpConnectionManager
+	replyMappers []localReplyMapper
+	routes       *routeTable
+	filters      []filterConfig
+	ln           net.Listener
+	srv          *http.Server
 }
 
 // filterConfig is one configured HTTP filter; newFilter makes its
@@ -179,6 +180,7 @@ func (l *listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // write sends a response to the client, flushing every chunk as it is read
 // so that streamed bodies (SSE) reach the client incrementally.
 func (l *listener) write(w http.ResponseWriter, x *exchange, r *response) {
+	l.mapLocalReply(r)
 	if r.body != nil {
 		defer r.body.Close()
 	}
