@@ -373,7 +373,7 @@ func mcpAudit(t *testing.T, s *stack.Stack) []mcpAuditLine {
 // upstreams.
 func mcpStack(t *testing.T, cfg []byte, github, semgrep string) (*stack.Stack, string) {
 	t.Helper()
-	s := stack.Start(t, stack.Options{Config: cfg, Clusters: map[string]string{"mcp-github": github, "mcp-semgrep": semgrep}})
+	s := stack.Start(t, stack.Options{Config: cfg, Clusters: map[string]string{"github": github, "semgrep": semgrep}})
 	t.Logf("front: real Envoy=%v, MCP listener %s", s.RealEnvoy, s.URL(stack.MCP))
 	return s, s.URL(stack.MCP) + "/mcp"
 }

@@ -222,7 +222,7 @@ func TestServeWithGrpcurl(t *testing.T) {
 	}
 
 	allowed := processCall(t, gc, p, "get_pull_request")
-	if !strings.Contains(allowed, base64.StdEncoding.EncodeToString([]byte("mcp-github"))) ||
+	if !strings.Contains(allowed, base64.StdEncoding.EncodeToString([]byte("github"))) ||
 		!strings.Contains(allowed, `"clearRouteCache": true`) || strings.Contains(allowed, "immediateResponse") {
 		t.Errorf("allowed call answered:\n%s", allowed)
 	}

@@ -190,7 +190,7 @@ func TestBroken(t *testing.T) {
 		{"unknown_field", `unknown field "message_timout"`},
 		{"wrong_enum", `wrong_enum.yaml:36:`},
 		{"wrong_enum", `invalid value for enum field requestBodyMode: "BUFFER"`},
-		{"missing_route_cluster", `no cluster "mcp-semgrep", which agentguard sets in its route header`},
+		{"missing_route_cluster", `no cluster "semgrep", which agentguard sets in its route header`},
 		{"missing_grpc_cluster", `envoy_grpc.cluster_name: no cluster named "agentgaurd"`},
 		{"not_http2", `cluster "agentguard" is not HTTP/2`},
 		{"full_duplex_failure_mode_allow", `FULL_DUPLEX_STREAMED body mode requires failure_mode_allow false`},

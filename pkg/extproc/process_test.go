@@ -183,12 +183,12 @@ func TestAllowSetsRouteAndStripsInternalHeaders(t *testing.T) {
 	defer c.close()
 	r := c.requestHeaders(mcpHeaders(map[string]string{
 		"x-agent-id": "code-reviewer", "x-mcp-server": "semgrep",
-		"x-agentguard-cluster": "mcp-github", // a client trying to pick the cluster itself
+		"x-agentguard-cluster": "github", // a client trying to pick the cluster itself
 		"x-agentguard-agent":   "root",
 	}), false)
 	set := setHeaders(r)
-	if set["x-agentguard-cluster"] != "mcp-semgrep" {
-		t.Errorf("route header %q, want mcp-semgrep", set["x-agentguard-cluster"])
+	if set["x-agentguard-cluster"] != "semgrep" {
+		t.Errorf("route header %q, want semgrep", set["x-agentguard-cluster"])
 	}
 	if set["x-agentguard-agent"] != "code-reviewer" {
 		t.Errorf("agent header %q", set["x-agentguard-agent"])
