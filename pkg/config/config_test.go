@@ -210,7 +210,7 @@ func TestInvalid(t *testing.T) {
 		{"uppercase_header.yaml", []wantErr{
 			{6, "profiles[0].identity.trust_header", `must be a lowercase header name, not "X-Agent-Id"`},
 			{8, "profiles[0].mcp.server_header", `must be a lowercase header name, not "X-MCP-Server"`},
-			{9, "profiles[0].mcp.route_header", `Envoy lets us set, not "x-envoy-original-path"`},
+			{9, "profiles[0].mcp.route_header", `starting with x-agentguard-, not "x-envoy-original-path"`},
 		}},
 		{"no_profiles.yaml", []wantErr{{1, "profiles", "at least one profile is required"}}},
 	}

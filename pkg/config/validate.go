@@ -329,8 +329,9 @@ func (m *MCP) validate(path string, f *File, groups map[string]bool, es *Errors)
 	if !headerRE.MatchString(m.ServerHeader) {
 		es.add(path+".server_header", "must be a lowercase header name, not %q", m.ServerHeader)
 	}
-	if !headerRE.MatchString(m.RouteHeader) || strings.HasPrefix(m.RouteHeader, "x-envoy-") {
-		es.add(path+".route_header", "must be a lowercase header name Envoy lets us set, not %q", m.RouteHeader)
+	if !headerRE.MatchString(m.RouteHeader) || !strings.HasPrefix(m.RouteHeader, "x-agentguard-") {
+		// Only agentguard's namespace is stripped from clients.
+		es.add(path+".route_header", "must be a lowercase header name starting with x-agentguard-, not %q", m.RouteHeader)
 	}
 	if m.MaxBatch < 1 || m.MaxBatch > 10_000 {
 		es.add(path+".max_batch", "must be in [1, 10000]")
@@ -458,8 +459,11 @@ func (l *LLM) validate(path string, f *File, groups map[string]bool, es *Errors)
 			es.add(rp+".cluster", "required: the Envoy cluster these models go to")
 		}
 	}
-	if !headerRE.MatchString(l.RouteHeader) || strings.HasPrefix(l.RouteHeader, "x-envoy-") {
-		es.add(path+".route_header", "must be a lowercase header name Envoy lets us set, not %q", l.RouteHeader)
+	if !headerRE.MatchString(l.RouteHeader) || !strings.HasPrefix(l.RouteHeader, "x-agentguard-") {
+		// Only agentguard's namespace is stripped from clients: a route
+		// header outside it would let a client pick the cluster that
+		// receives the provider key.
+		es.add(path+".route_header", "must be a lowercase header name starting with x-agentguard-, not %q", l.RouteHeader)
 	}
 	if !headerRE.MatchString(l.WorkflowHeader) {
 		es.add(path+".workflow_header", "must be a lowercase header name, not %q", l.WorkflowHeader)

@@ -177,7 +177,9 @@ func (x *Exchange) routeHeaders() Result {
 // stripInternal removes headers in agentguard's namespace that the client
 // sent: only agentguard may speak for itself to Envoy and upstreams.
 func (x *Exchange) stripInternal(r *Result) {
-	if x.agent.Name != "" {
+	if x.agent.Name != "" && x.profile.Protocol != "openai" && x.profile.Protocol != "anthropic" {
+		// Upstreams in the mesh learn the verified agent; a third-party
+		// LLM provider does not.
 		r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: "x-agentguard-agent", Value: x.agent.Name})
 	}
 	for k := range x.header {

@@ -48,7 +48,15 @@ type llmState struct {
 	usageKnown   bool
 	usageMissing bool
 	modelRule    string // the rule that granted the model
+	jsonBuf      []byte // a JSON answer so far, to read usage from at its end
+	// replaceAuthError is the status of a provider 401/403 whose body is
+	// replaced.
+	replaceAuthError int
+	incomplete       bool // the stream ended before its terminal event
 }
+
+// maxUsageJSON bounds the copy of a JSON answer kept to read usage from.
+const maxUsageJSON = 16 << 20
 
 func newLLMHandler(p *config.Profile) (*llmHandler, error) {
 	h := &llmHandler{cfg: p.LLM, perAgent: map[string]credentials.Source{}}
@@ -122,6 +130,15 @@ func (h *llmHandler) route(x *Exchange, r *Result) {
 		r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: "anthropic-version", Value: v})
 	}
 	x.llm.workflow = workflowLabel(x.header.Get(h.cfg.WorkflowHeader))
+	// Usage is read from the response: ask for it uncompressed, or any
+	// client could switch accounting off by sending Accept-Encoding.
+	r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: "accept-encoding", Value: "identity"})
+	// The provider is a third party: it learns nothing of the mesh.
+	for _, name := range []string{"x-forwarded-client-cert", x.profile.cfg.Identity.TrustHeader, h.cfg.WorkflowHeader} {
+		if _, ok := x.header[name]; ok {
+			r.RemoveHeaders = append(r.RemoveHeaders, name)
+		}
+	}
 }
 
 func (h *llmHandler) decide(x *Exchange, body []byte) Result {
@@ -237,10 +254,28 @@ func (h *llmHandler) reject(x *Exchange, d denial) *Reply {
 	return jsonReply(d.status, h.codec.errorBody(d))
 }
 
+// accountHeaders name the provider account a key belongs to: agents learn
+// nothing of the key they never held.
+var accountHeaders = []string{"openai-organization", "openai-project", "anthropic-organization-id"}
+
 func (h *llmHandler) responseHeaders(x *Exchange, status int, hd Header) Result {
 	st := &x.llm
+	var remove []string
+	for _, name := range accountHeaders {
+		if _, ok := hd[name]; ok {
+			remove = append(remove, name)
+		}
+	}
+	if status == 401 || status == 403 {
+		// The provider refused agentguard's key; its message may quote part
+		// of the key ("Incorrect API key provided: sk-…abcd"). The agent
+		// gets the status and a message of agentguard's, in the provider's
+		// shape.
+		st.replaceAuthError = status
+		return Result{ResponseBodyMode: BodyBuffered, RemoveHeaders: append(remove, "content-length")}
+	}
 	if st.req == nil || status < 200 || status > 299 {
-		return Result{ResponseBodyMode: BodyNone}
+		return Result{ResponseBodyMode: BodyNone, RemoveHeaders: remove}
 	}
 	if enc := strings.ToLower(hd.Get("content-encoding")); enc != "" && enc != "identity" {
 		// Usage cannot be read from a compressed body; the request stands.
@@ -252,27 +287,55 @@ func (h *llmHandler) responseHeaders(x *Exchange, status int, hd Header) Result 
 	case strings.HasPrefix(ct, "text/event-stream"):
 		st.sse = sse.NewScanner(h.cfg.MaxEventBytes)
 		st.stream = h.codec.newStream(st.req)
-		r := Result{ResponseBodyMode: BodyStreamed}
+		r := Result{ResponseBodyMode: BodyStreamed, RemoveHeaders: remove}
 		if st.addedUsage {
-			r.RemoveHeaders = []string{"content-length"}
+			r.RemoveHeaders = append(r.RemoveHeaders, "content-length")
 		}
 		return r
 	case strings.HasPrefix(ct, "application/json"):
+		// Streamed, not buffered: a large JSON answer (embeddings, images)
+		// must pass even when it exceeds Envoy's buffer; agentguard keeps a
+		// bounded copy to read usage from.
 		st.json = true
-		return Result{ResponseBodyMode: BodyBuffered}
+		return Result{ResponseBodyMode: BodyStreamed, RemoveHeaders: remove}
 	}
 	st.usageMissing = true
-	return Result{ResponseBodyMode: BodyNone}
+	return Result{ResponseBodyMode: BodyNone, RemoveHeaders: remove}
 }
 
 func (h *llmHandler) responseBody(x *Exchange, chunk []byte, end bool) (Result, error) {
 	st := &x.llm
 	switch {
-	case st.json:
+	case st.replaceAuthError != 0:
 		if !end {
-			return Result{}, nil // read at the end of a buffered body
+			var r Result
+			r.replace([]byte{})
+			return r, nil
 		}
-		u, model, err := h.codec.usageFromJSON(st.req, chunk)
+		kind := denyUnauthenticated
+		if st.replaceAuthError == 403 {
+			kind = denyPolicy
+		}
+		body := h.codec.errorBody(denial{status: st.replaceAuthError, kind: kind,
+			message: "the provider refused agentguard's credential for this request"})
+		var r Result
+		r.replace(body)
+		r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: "content-length", Value: strconv.Itoa(len(body))},
+			HeaderValue{Name: "content-type", Value: "application/json"})
+		return r, nil
+	case st.json:
+		if len(st.jsonBuf)+len(chunk) <= maxUsageJSON {
+			st.jsonBuf = append(st.jsonBuf, chunk...)
+		} else {
+			st.jsonBuf, st.json = nil, false // too large to read usage from
+			st.usageMissing = true
+			return Result{}, nil
+		}
+		if !end {
+			return Result{}, nil
+		}
+		u, model, err := h.codec.usageFromJSON(st.req, st.jsonBuf)
+		st.jsonBuf = nil
 		if err == nil && u.known {
 			st.usage, st.respModel, st.usageKnown = u, model, true
 		} else {
@@ -338,6 +401,7 @@ func (h *llmHandler) finishStream(x *Exchange) {
 	u, model := st.stream.usage()
 	if u.known {
 		st.usage, st.respModel, st.usageKnown = u, model, true
+		st.incomplete = !st.stream.done()
 	} else {
 		st.usageMissing = true
 	}
@@ -361,6 +425,15 @@ func (x *Exchange) recordLLM(prices *pricing.Table) {
 	if !x.forwarded() {
 		return
 	}
+	if !st.usageKnown && st.stream != nil {
+		// Cancelled or cut short: what the stream reported so far (input
+		// tokens are known from its first event) is billed all the same.
+		if u, model := st.stream.usage(); u.known {
+			st.usage, st.respModel, st.usageKnown = u, model, true
+			st.incomplete = true
+		}
+	}
+	rec.Incomplete = st.incomplete
 	if !st.usageKnown {
 		if st.endpoint == "count_tokens" {
 			return // an estimate, not consumption: nothing is missing

@@ -63,6 +63,8 @@ type llmStream interface {
 	// chunk agentguard asked for on the client's behalf (dropped then).
 	event(ev sse.Event) bool
 	usage() (llmUsage, string)
+	// done reports whether the stream's terminal event was seen.
+	done() bool
 }
 
 // codecError is a malformed request, with the status to answer.
@@ -152,6 +154,8 @@ func (o openaiStream) event(ev sse.Event) bool {
 	return c.IsArray() && len(c.Array()) == 0 && gjson.GetBytes(ev.Data, "usage").IsObject()
 }
 
+func (o openaiStream) done() bool { return o.s.Done() }
+
 func (o openaiStream) usage() (llmUsage, string) {
 	u, m := o.s.Usage()
 	return openaiUsage(u), m
@@ -239,6 +243,8 @@ func (a anthropicStream) event(ev sse.Event) bool {
 	a.s.Event(ev)
 	return false
 }
+
+func (a anthropicStream) done() bool { return a.s.Done() }
 
 func (a anthropicStream) usage() (llmUsage, string) {
 	u, m := a.s.Usage()

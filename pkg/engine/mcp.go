@@ -55,11 +55,9 @@ func (h *mcpHandler) route(x *Exchange, r *Result) {
 		// A session id is a bearer token for the session: record a hash.
 		st.SessionID = telemetry.ShortHash(x.mcp.sessionID)
 	}
-	if _, ok := x.header["accept-encoding"]; ok {
-		// Responses are read (tools/list filtering): ask for them
-		// uncompressed rather than pass what cannot be read.
-		r.RemoveHeaders = append(r.RemoveHeaders, "accept-encoding")
-	}
+	// Responses are read (tools/list filtering): ask for them uncompressed
+	// rather than pass what cannot be read.
+	r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: "accept-encoding", Value: "identity"})
 	if v, ok := x.header.Lookup(mcp.HeaderProtocolVersion); ok && !mcp.ValidProtocolVersion(v) {
 		// Policies read the version; a garbage one must not reach them or
 		// the server (the spec answers it with 400).

@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/url"
 	"strings"
 
 	"github.com/agentguard/agentguard/pkg/config"
@@ -27,10 +28,21 @@ func newWebhookHandler(p *config.Profile) *webhookHandler {
 
 // isDelivery matches whole path segments: /webhook covers /webhook and
 // /webhook/github, not /webhookz.
+// Matching is on the path as servers may read it — percent-decoded, case
+// folded, matrix parameters (";x=1") cut — so that no spelling of a webhook
+// path reaches the orchestrator unsigned. A path that does not decode is
+// treated as a delivery: it must then be signed.
 func (h *webhookHandler) isDelivery(x *Exchange) bool {
-	p := pathOnly(x.req.Path)
+	p, err := url.PathUnescape(pathOnly(x.req.Path))
+	if err != nil {
+		return true
+	}
+	p = strings.ToLower(p)
+	if i := strings.IndexByte(p, ';'); i >= 0 {
+		p = p[:i]
+	}
 	for _, pre := range h.cfg.Paths {
-		pre = strings.TrimSuffix(pre, "/")
+		pre = strings.ToLower(strings.TrimSuffix(pre, "/"))
 		if p == pre || strings.HasPrefix(p, pre+"/") {
 			return true
 		}

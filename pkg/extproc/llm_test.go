@@ -169,3 +169,37 @@ func TestProviderKeysDoNotLeak(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// A provider's 401/403 may quote part of the key agentguard injected: the
+// agent gets the status and agentguard's own message, and no account
+// headers. Accounting cannot be switched off with Accept-Encoding, and the
+// provider sees none of the mesh's headers.
+func TestProviderRefusalAndHeaders(t *testing.T) {
+	f := llmEnvoy(t)
+	c := f.open("openai")
+	defer c.close()
+	r := c.requestHeaders(llmHeaders("/v1/chat/completions", map[string]string{
+		"accept-encoding": "gzip", "x-forwarded-client-cert": xfcc(reviewer), "x-workflow-id": "wf"}), false)
+	set := setHeaders(r)
+	if set["accept-encoding"] != "identity" {
+		t.Errorf("accept-encoding %q", set["accept-encoding"])
+	}
+	for _, h := range []string{"x-forwarded-client-cert", "x-agent-id", "x-workflow-id"} {
+		if set[h] != "<removed>" {
+			t.Errorf("%s reaches the provider", h)
+		}
+	}
+	if _, ok := set["x-agentguard-agent"]; ok {
+		t.Error("x-agentguard-agent reaches the provider")
+	}
+	c.requestBody([]byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`), true)
+	r = c.responseHeaders(map[string]string{":status": "401", "content-type": "application/json", "openai-organization": "org-secret"}, false)
+	if setHeaders(r)["openai-organization"] != "<removed>" {
+		t.Error("account header passed to the agent")
+	}
+	upstream := []byte(`{"error":{"message":"Incorrect API key provided: sk-test-****6789.","type":"invalid_request_error","code":"invalid_api_key"}}`)
+	out := bodyOut(upstream, c.responseBody(upstream, true))
+	if bytes.Contains(out, []byte("6789")) || !gjson.GetBytes(out, "error.message").Exists() {
+		t.Errorf("provider refusal passed on: %s", out)
+	}
+}

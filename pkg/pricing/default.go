@@ -11,6 +11,7 @@ func Default() *Table {
 	return New(DefaultAsOf, map[string]Price{
 		// OpenAI
 		"gpt-4o":                 {Input: 2.50, Output: 10.00, CachedInput: 1.25},
+		"gpt-4o-2024-05-13":      {Input: 5.00, Output: 15.00},
 		"gpt-4o-mini":            {Input: 0.15, Output: 0.60, CachedInput: 0.075},
 		"gpt-4.1":                {Input: 2.00, Output: 8.00, CachedInput: 0.50},
 		"gpt-4.1-mini":           {Input: 0.40, Output: 1.60, CachedInput: 0.10},

@@ -77,19 +77,38 @@ func (t *Table) Merge(asOf string, over map[string]Price) *Table {
 }
 
 // Lookup finds a model's price: the exact name, else the longest listed
-// name the model extends at a '-' boundary, so a dated variant
-// ("gpt-4o-2024-08-06") is priced as its family ("gpt-4o") while
-// "gpt-4o-mini" keeps its own price.
+// name of which the model is a dated snapshot, so "gpt-4o-2024-08-06" is
+// priced as "gpt-4o" while "gpt-4o-mini" keeps its own price and
+// "gpt-5-pro" is not priced as "gpt-5".
 func (t *Table) Lookup(model string) (Price, string, bool) {
 	if p, ok := t.models[model]; ok {
 		return p, model, true
 	}
 	for _, name := range t.byLen {
-		if strings.HasPrefix(model, name) && len(model) > len(name) && model[len(name)] == '-' {
+		if strings.HasPrefix(model, name) && len(model) > len(name) && model[len(name)] == '-' && versionSuffix(model[len(name):]) {
 			return t.models[name], name, true
 		}
 	}
 	return Price{}, "", false
+}
+
+// versionSuffix reports whether s ("-2024-08-06", "-20250514", "-latest")
+// only dates a snapshot of the family: "-pro" or "-6" name another model,
+// which must not be priced as the family.
+func versionSuffix(s string) bool {
+	if s == "-latest" {
+		return true
+	}
+	digits := strings.ReplaceAll(s[1:], "-", "")
+	if len(digits) != 8 || (len(s)-1 != 8 && len(s)-1 != 10) {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Models lists the priced model names, sorted.

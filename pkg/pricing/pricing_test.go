@@ -16,6 +16,11 @@ func TestLookup(t *testing.T) {
 		{"claude-sonnet-4-5-20250929", "claude-sonnet-4-5"},
 		{"claude-opus-4-1-20250805", "claude-opus-4-1"},
 		{"gpt-4oo", ""},
+		{"gpt-5-pro", ""},
+		{"o3-pro", ""},
+		{"claude-opus-4-6", ""},
+		{"gpt-4o-2024-05-13", "gpt-4o-2024-05-13"},
+		{"gpt-4o-latest", "gpt-4o"},
 		{"gpt", ""},
 		{"", ""},
 	}

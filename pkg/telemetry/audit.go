@@ -56,6 +56,9 @@ type LLMRecord struct {
 	CacheWriteTokens, ReasoningTokens             int64
 	CostUSD                                       float64
 	UsageMissing                                  bool
+	// Incomplete: the stream ended (cut or cancelled) before its terminal
+	// event; the usage is what it had reported.
+	Incomplete bool
 }
 
 // MCPCall is one JSON-RPC message of the request.
@@ -164,6 +167,9 @@ func (a *Auditor) Write(r *Record) {
 		}
 		if l.UsageMissing {
 			g = append(g, slog.Bool("usage_missing", true))
+		}
+		if l.Incomplete {
+			g = append(g, slog.Bool("incomplete", true))
 		}
 		attrs = append(attrs, slog.Group("llm", g...))
 	}

@@ -31,6 +31,11 @@ func (c *counts) read(u gjson.Result) {
 		return
 	}
 	u.ForEach(func(k, v gjson.Result) bool {
+		if v.Type == gjson.Null {
+			// Nullable in the schema: a null says nothing new, and must not
+			// wipe what message_start reported.
+			return true
+		}
 		switch k.Str {
 		case "input_tokens":
 			c.input = count(v)
