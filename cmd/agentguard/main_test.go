@@ -107,6 +107,9 @@ func start(t *testing.T, bin string, args ...string) *process {
 	args = append([]string{"serve", "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
 		"--health-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--drain-timeout", "5s"}, args...)
 	cmd := exec.Command(bin, args...)
+	// Provider keys and the webhook secret, so the test can prove they never
+	// come back out of the process.
+	cmd.Env = append(os.Environ(), "OPENAI_API_KEY="+binOpenAIKey, "ANTHROPIC_API_KEY="+binAnthropicKey, "GITHUB_WEBHOOK_SECRET="+binWebhookSecret)
 	p := &process{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan error, 1)}
 	pr, pw := io.Pipe()
 	cmd.Stdout = p.stdout
@@ -199,6 +202,12 @@ func metricValue(t *testing.T, metrics, series string) string {
 	return ""
 }
 
+const (
+	binOpenAIKey     = "sk-bin-OPENAI-KEYSECRET-0123456789"
+	binAnthropicKey  = "sk-ant-bin-ANTHROPIC-KEYSECRET-0123"
+	binWebhookSecret = "bin-WEBHOOK-KEYSECRET"
+)
+
 func TestServeWithGrpcurl(t *testing.T) {
 	gc := grpcurlPath(t)
 	bin := buildBinary(t)
@@ -265,6 +274,18 @@ func TestServeWithGrpcurl(t *testing.T) {
 		t.Errorf("reloaded config not applied:\n%s", out)
 	}
 
+	// An OpenAI call: the key is injected (in the answer to Envoy, where it
+	// belongs) and must appear nowhere else.
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	llm := fmt.Sprintf(`{"request_headers":{"headers":{"headers":[{"key":":method","raw_value":%q},{"key":":path","raw_value":%q},{"key":"x-agent-id","raw_value":%q},{"key":"authorization","raw_value":%q}]}}}
+{"request_body":{"body":%q,"end_of_stream":true}}`, b64("POST"), b64("/v1/chat/completions"), b64("code-reviewer"), b64("Bearer agent-key"),
+		b64(`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`))
+	out := grpcurl(t, gc, p, llm, []string{"-rpc-header", "x-agentguard-profile: openai", "-d", "@"}, "envoy.service.ext_proc.v3.ExternalProcessor/Process")
+	if !strings.Contains(out, b64("Bearer "+binOpenAIKey)) {
+		t.Errorf("provider key not injected:\n%s", out)
+	}
+	_, metrics = p.get(t, "metrics", "/metrics")
+
 	// SIGTERM: drain and exit 0.
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -275,6 +296,12 @@ func TestServeWithGrpcurl(t *testing.T) {
 		p.done <- err // for Cleanup
 	case <-time.After(30 * time.Second):
 		t.Fatal("no exit after SIGTERM")
+	}
+	// No key or secret in anything the process said.
+	for where, text := range map[string]string{"metrics": metrics, "config_dump": dump, "audit": p.stdout.String(), "logs": p.stderr.String()} {
+		if strings.Contains(text, "KEYSECRET") {
+			t.Errorf("a provider key or the webhook secret is in the %s", where)
+		}
 	}
 	// The audit log: one JSON line per request, no argument values for
 	// tools not marked loggable.
