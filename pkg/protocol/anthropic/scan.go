@@ -1,9 +1,9 @@
 package anthropic
 
 import (
-	"unicode/utf8"
-
 	"github.com/tidwall/gjson"
+
+	"github.com/agentguard/agentguard/pkg/protocol/jsonscan"
 )
 
 // Limits bound the work a request body can cause.
@@ -29,109 +29,27 @@ func (l Limits) withDefaults() Limits {
 }
 
 // checkJSON rejects bodies that are not UTF-8, nest too deep, or are not a
-// JSON object, in that order: the depth scan must come before gjson, whose
-// validator recurses once per nesting level.
+// JSON object (jsonscan.CheckObject), as a 400 in the provider's shape.
 func checkJSON(b []byte, maxDepth int) *Error {
-	if !utf8.Valid(b) {
-		return Malformed("body is not valid UTF-8")
+	if why := jsonscan.CheckObject(b, maxDepth); why != "" {
+		return Malformed(why)
 	}
-	if !depthWithin(b, maxDepth) {
-		return Malformed("body is nested too deep")
-	}
-	if !gjson.ValidBytes(b) {
-		return Malformed("body is not valid JSON")
-	}
-	for _, c := range b {
-		switch c {
-		case ' ', '\t', '\r', '\n':
-			continue
-		case '{':
-			return nil
-		}
-		break
-	}
-	return Malformed("body is not a JSON object")
+	return nil
 }
 
-// depthWithin reports whether no array or object in b nests deeper than max.
-// It is one pass without recursion; string contents (including escaped
-// quotes) are skipped so brackets inside strings don't count. Malformed input
-// may pass; gjson rejects it afterwards with its recursion already bounded.
-func depthWithin(b []byte, max int) bool {
-	depth := 0
-	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			for i++; i < len(b); i++ {
-				if b[i] == '\\' {
-					i++
-				} else if b[i] == '"' {
-					break
-				}
-			}
-		case '[', '{':
-			depth++
-			if depth > max {
-				return false
-			}
-		case ']', '}':
-			depth--
-		}
-	}
-	return true
-}
+func depthWithin(b []byte, max int) bool { return jsonscan.DepthWithin(b, max) }
 
-// keySet detects a member name repeated within one object. Objects nest, so
-// it is a stack: each object's names sit above its parent's.
+// keySet detects a member name repeated within one object (jsonscan.KeySet).
 type keySet struct {
-	keys []string
+	ks jsonscan.KeySet
 }
 
-// smallObject is the member count up to which a linear search beats a map.
-const smallObject = 16
-
-// eachMember calls fn for every member of obj in order. It fails with a 400
-// on a member name that occurs twice (gjson reads the first copy, Python and
-// Go decoders the last) or on the first error fn returns.
+// eachMember calls fn for every member of obj in order; a member name that
+// occurs twice is a 400.
 func (k *keySet) eachMember(obj gjson.Result, fn func(key string, v gjson.Result) *Error) *Error {
-	start := len(k.keys)
-	var big map[string]struct{}
-	var err *Error
-	obj.ForEach(func(key, v gjson.Result) bool {
-		name := key.Str
-		own := k.keys[start:]
-		switch {
-		case big != nil:
-			if _, dup := big[name]; dup {
-				err = Malformed("member " + quote(name) + " repeated in an object")
-				return false
-			}
-			big[name] = struct{}{}
-		default:
-			for _, s := range own {
-				if s == name {
-					err = Malformed("member " + quote(name) + " repeated in an object")
-					return false
-				}
-			}
-			if len(own) >= smallObject {
-				big = make(map[string]struct{}, 2*smallObject)
-				for _, s := range own {
-					big[s] = struct{}{}
-				}
-				big[name] = struct{}{}
-			}
-		}
-		k.keys = append(k.keys, name)
-		if err = fn(name, v); err != nil {
-			return false
-		}
-		k.keys = k.keys[:start+len(own)+1]
-		return true
+	return jsonscan.EachMember(&k.ks, obj, fn, func(name string) *Error {
+		return Malformed("member " + quote(name) + " repeated in an object")
 	})
-	clear(k.keys[start:])
-	k.keys = k.keys[:start]
-	return err
 }
 
 func quote(s string) string {

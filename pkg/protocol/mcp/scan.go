@@ -4,6 +4,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/agentguard/agentguard/pkg/protocol/jsonscan"
 )
 
 // Limits bound the work a request body can cause.
@@ -44,31 +46,5 @@ func checkJSON(b []byte, maxDepth int) *Error {
 	return nil
 }
 
-// depthWithin reports whether no array or object in b nests deeper than max.
-// It is one pass without recursion; string contents (including escaped
-// quotes) are skipped so brackets inside strings don't count. Malformed input
-// may pass; gjson rejects it afterwards with its recursion already bounded,
-// because in any valid prefix gjson's depth equals the count kept here.
-func depthWithin(b []byte, max int) bool {
-	depth := 0
-	for i := 0; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			for i++; i < len(b); i++ {
-				if b[i] == '\\' {
-					i++
-				} else if b[i] == '"' {
-					break
-				}
-			}
-		case '[', '{':
-			depth++
-			if depth > max {
-				return false
-			}
-		case ']', '}':
-			depth--
-		}
-	}
-	return true
-}
+// depthWithin bounds nesting without recursion (jsonscan.DepthWithin).
+func depthWithin(b []byte, max int) bool { return jsonscan.DepthWithin(b, max) }
