@@ -175,6 +175,11 @@ func TestInvalid(t *testing.T) {
 		}},
 		{"mcp_missing.yaml", []wantErr{{2, "profiles[0].mcp", "required for protocol mcp"}}},
 		{"mcp_on_http.yaml", []wantErr{{5, "profiles[0].mcp", "only allowed with protocol mcp"}}},
+		{"response_phase.yaml", []wantErr{
+			{6, "profiles[0].policies[0].phase", "response rules exist only on LLM profiles"},
+			{6, "profiles[0].policies[0].phase", "a response rule cannot allow"},
+			{10, "profiles[0].policies[1].phase", `must be request or response, not "later"`},
+		}},
 		{"llm_missing.yaml", []wantErr{{2, "profiles[0].llm", "required for protocol openai"}}},
 		{"llm_bad.yaml", []wantErr{
 			{6, "profiles[0].llm.credential", "file or env is required"},

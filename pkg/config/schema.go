@@ -185,6 +185,11 @@ type Policy struct {
 	Effect  string `yaml:"effect" json:"effect"`
 	When    string `yaml:"when" json:"when"`
 	Message string `yaml:"message" json:"message"`
+	// Phase is "request" (default: decides the request) or "response"
+	// (LLM profiles: evaluated once the usage is known, with llm.usage set;
+	// the answer has reached the agent by then, so a deny or require that
+	// fails is recorded and counted as a violation, not enforced).
+	Phase string `yaml:"phase" json:"phase,omitempty"`
 }
 
 // AuditRules says what the audit record of a profile may carry.

@@ -271,6 +271,18 @@ func (p *Profile) validate(path string, f *File, groups map[string]bool, es *Err
 		if strings.TrimSpace(pol.When) == "" {
 			es.add(pp+".when", "a CEL expression is required")
 		}
+		switch pol.Phase {
+		case "", "request":
+		case "response":
+			if p.Protocol != "openai" && p.Protocol != "anthropic" {
+				es.add(pp+".phase", "response rules exist only on LLM profiles (openai, anthropic)")
+			}
+			if pol.Effect == "allow" {
+				es.add(pp+".phase", "a response rule cannot allow: the answer has already passed")
+			}
+		default:
+			es.add(pp+".phase", "must be request or response, not %q", pol.Phase)
+		}
 	}
 	for j, g := range p.Audit.LogArguments {
 		if !strings.Contains(g, "/") {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -235,5 +236,37 @@ func TestFailOpenDoesNotForgiveDenials(t *testing.T) {
 		[]byte(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"/src"}}}`))
 	if out.Decision != "allow" {
 		t.Errorf("allowed call denied: %+v", out)
+	}
+}
+
+// Response rules see llm.usage once the provider reports it; a violation is
+// recorded and counted, the answer having passed.
+func TestResponseRules(t *testing.T) {
+	e, audit := llmEngine(t)
+	run := func(output int) *Exchange {
+		x := e.Start(context.Background(), Meta{Profile: "openai", RequestBodyMode: BodyBuffered})
+		x.RequestHeaders(Header{":method": "POST", ":path": "/v1/chat/completions", "x-agent-id": "reviewer"}, false)
+		if r := x.RequestBody([]byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`), true); r.Reply != nil {
+			t.Fatalf("denied: %s", r.Reply.Body)
+		}
+		x.ResponseHeaders(Header{":status": "200", "content-type": "application/json"}, false)
+		body := fmt.Sprintf(`{"id":"c","model":"gpt-4o-2024-08-06","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":%d,"total_tokens":%d}}`, output, output+10)
+		if r := x.ResponseBody([]byte(body), true); r.Reply != nil || r.BodySet {
+			t.Fatal("a response rule changed the answer")
+		}
+		x.Finish("")
+		return x
+	}
+	if x := run(50); x.rec.LLM.ResponseRule != "" {
+		t.Errorf("short answer flagged: %s", x.rec.LLM.ResponseRule)
+	}
+	if x := run(5000); x.rec.LLM.ResponseRule != "long-answers" {
+		t.Errorf("long answer not flagged: %+v", x.rec.LLM)
+	}
+	if got := testutil.ToFloat64(e.metrics.RuleViolations.WithLabelValues("openai", "long-answers")); got != 1 {
+		t.Errorf("violations counted %v", got)
+	}
+	if !strings.Contains(audit.String(), `"response_rule":"long-answers"`) {
+		t.Errorf("audit lacks the violation: %s", audit.String())
 	}
 }

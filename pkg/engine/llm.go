@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -462,6 +463,30 @@ func (x *Exchange) recordLLM(prices *pricing.Table) {
 	if ok {
 		m.CostUSD.WithLabelValues(labels...).Add(rec.CostUSD)
 	}
+	x.responseRules(rec)
+}
+
+// responseRules evaluates the profile's response rules now that the usage
+// is known. The answer has reached the agent: a violation is recorded and
+// counted, for alerts and for limits, not enforced.
+func (x *Exchange) responseRules(rec *telemetry.LLMRecord) {
+	set := x.profile.policy
+	if !set.HasResponseRules() || x.llm.req == nil {
+		return
+	}
+	in := x.input()
+	in.LLM = x.llm.req.policyView(x.profile.Protocol, x.llm.endpoint)
+	u := x.llm.usage
+	in.LLM.Usage = policy.Usage{Input: u.input, Output: u.output, CachedInput: u.cached, Reasoning: u.reasoning, CostUSD: rec.CostUSD}
+	ctx, cancel := context.WithTimeout(context.Background(), x.rt.timeout)
+	defer cancel()
+	d := set.DecideResponse(ctx, &in)
+	if d.Allow {
+		return
+	}
+	rec.ResponseRule = d.Rule
+	x.e.metrics.RuleViolations.WithLabelValues(x.profile.Name, d.Rule).Inc()
+	x.e.log.Warn("answer violated a response rule", "profile", x.profile.Name, "rule", d.Rule, "request_id", x.req.ID, "err", d.EvalErr)
 }
 
 // modelLabel bounds the model label to the price table's names.

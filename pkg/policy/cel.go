@@ -139,8 +139,8 @@ func asBool(v any) (bool, error) {
 	return bool(b), nil
 }
 
-// llmValue is the `llm` variable; like mcp it always has every key. Usage is
-// not known when the request is decided, so it reads zero.
+// llmValue is the `llm` variable; like mcp it always has every key. Usage
+// reads zero when the request is decided, and is set for response rules.
 func llmValue(l *LLM) map[string]any {
 	if l == nil {
 		l = &LLM{}
@@ -158,6 +158,7 @@ func llmValue(l *LLM) map[string]any {
 	return map[string]any{
 		"provider": l.Provider, "endpoint": l.Endpoint, "model": l.Model, "stream": l.Stream,
 		"max_tokens": l.MaxTokens, "messages": msgs, "tools": tools, "tool_calls": calls,
-		"usage": map[string]any{"input": 0, "output": 0, "cached_input": 0, "reasoning": 0},
+		"usage": map[string]any{"input": l.Usage.Input, "output": l.Usage.Output, "cached_input": l.Usage.CachedInput,
+			"reasoning": l.Usage.Reasoning, "cost_usd": l.Usage.CostUSD},
 	}
 }

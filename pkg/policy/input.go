@@ -58,6 +58,13 @@ type LLM struct {
 	Messages  []map[string]any // {role, text}
 	Tools     []string         // declared tool names
 	ToolCalls []map[string]any // {id, name, arguments} in the conversation so far
+	Usage     Usage            // zero until the response reports it
+}
+
+// Usage is what the provider reported, for response rules.
+type Usage struct {
+	Input, Output, CachedInput, Reasoning int64
+	CostUSD                               float64
 }
 
 // Decision is the outcome of a Set over one Input. A denial is a Decision,

@@ -12,9 +12,10 @@ import (
 // Set is one profile's compiled policy. It is immutable and safe for
 // concurrent use.
 type Set struct {
-	tools    *Tools
-	rules    []rule
-	hasAllow bool
+	tools     *Tools
+	rules     []rule
+	respRules []rule // phase: response
+	hasAllow  bool
 }
 
 type rule struct {
@@ -39,6 +40,10 @@ func Compile(env *cel.Env, p *config.Profile, path string, costLimit uint64) (*S
 		msg := pol.Message
 		if msg == "" {
 			msg = "denied by policy " + pol.ID
+		}
+		if pol.Phase == "response" {
+			s.respRules = append(s.respRules, rule{id: pol.ID, effect: pol.Effect, message: msg, prg: prg})
+			continue
 		}
 		s.rules = append(s.rules, rule{id: pol.ID, effect: pol.Effect, message: msg, prg: prg})
 		s.hasAllow = s.hasAllow || pol.Effect == "allow"
@@ -114,4 +119,29 @@ func (s *Set) Decide(ctx context.Context, in *Input) (Decision, error) {
 // KnownTool reports whether the allowlist names tool literally for server.
 func (s *Set) KnownTool(server, tool string) bool {
 	return s.tools != nil && s.tools.Known(server, tool)
+}
+
+// HasResponseRules reports whether the Set has rules of phase response.
+func (s *Set) HasResponseRules() bool { return len(s.respRules) > 0 }
+
+// DecideResponse evaluates the response rules over in (with llm.usage set):
+// the first deny that is true or require that is false names a violation.
+// A rule that fails to evaluate is a violation too, with EvalErr set.
+func (s *Set) DecideResponse(ctx context.Context, in *Input) Decision {
+	act := &activation{in: in}
+	for i := range s.respRules {
+		r := &s.respRules[i]
+		v, _, err := r.prg.ContextEval(ctx, act)
+		ok := false
+		if err == nil {
+			ok, err = asBool(v)
+		}
+		if err != nil {
+			return Decision{Rule: r.id, Message: r.message, EvalErr: fmt.Errorf("rule %s: %w", r.id, err)}
+		}
+		if r.effect == "deny" && ok || r.effect == "require" && !ok {
+			return Decision{Rule: r.id, Message: r.message}
+		}
+	}
+	return Decision{Allow: true}
 }

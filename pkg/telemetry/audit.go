@@ -59,6 +59,8 @@ type LLMRecord struct {
 	// Incomplete: the stream ended (cut or cancelled) before its terminal
 	// event; the usage is what it had reported.
 	Incomplete bool
+	// ResponseRule is the response rule the answer violated, if any.
+	ResponseRule string
 }
 
 // MCPCall is one JSON-RPC message of the request.
@@ -170,6 +172,9 @@ func (a *Auditor) Write(r *Record) {
 		}
 		if l.Incomplete {
 			g = append(g, slog.Bool("incomplete", true))
+		}
+		if l.ResponseRule != "" {
+			g = append(g, slog.String("response_rule", l.ResponseRule))
 		}
 		attrs = append(attrs, slog.Group("llm", g...))
 	}

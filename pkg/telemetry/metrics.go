@@ -21,6 +21,7 @@ type Metrics struct {
 	Tokens          *prometheus.CounterVec   // provider, agent, model, workflow, kind
 	CostUSD         *prometheus.CounterVec   // provider, agent, model, workflow
 	UsageMissing    *prometheus.CounterVec   // provider
+	RuleViolations  *prometheus.CounterVec   // profile, rule (response rules)
 	ConfigInfo      *prometheus.GaugeVec     // source, hash
 }
 
@@ -75,13 +76,17 @@ func NewMetrics() *Metrics {
 			Name: "agentguard_llm_usage_missing_total",
 			Help: "Successful LLM responses that reported no usage (never guessed), by provider.",
 		}, []string{"provider"}),
+		RuleViolations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentguard_response_rule_violations_total",
+			Help: "Answers that violated a response rule (recorded, not enforced: the answer had passed), by profile and rule.",
+		}, []string{"profile", "rule"}),
 		ConfigInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "agentguard_config_info",
 			Help: "The config being served (value 1), by source and content hash.",
 		}, []string{"source", "hash"}),
 	}
 	reg.MustRegister(m.Requests, m.MCPCalls, m.DecisionSeconds, m.Reloads, m.StreamErrors,
-		m.Failures, m.ToolsFiltered, m.PolicyErrors, m.Tokens, m.CostUSD, m.UsageMissing, m.ConfigInfo,
+		m.Failures, m.ToolsFiltered, m.PolicyErrors, m.Tokens, m.CostUSD, m.UsageMissing, m.RuleViolations, m.ConfigInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
