@@ -154,8 +154,9 @@ func (x *Exchange) identify(h Header) {
 	case errors.Is(err, identity.ErrNoIdentity):
 		x.pending = &denial{status: 403, kind: denyUnauthenticated, rule: "builtin:no-identity", message: "no agent identity"}
 	default:
-		// Never echo the header: it is the client's, and may be crafted.
-		x.e.log.Debug("identity rejected", "profile", p.Name, "err", err)
+		// Never echo the header, not even in part: it is the client's, and
+		// may be crafted. The log names the class of the problem only.
+		x.e.log.Debug("identity rejected", "profile", p.Name, "reason", identityProblem(err))
 		x.pending = &denial{status: 403, kind: denyUnauthenticated, rule: "builtin:bad-identity", message: "agent identity not accepted"}
 	}
 	if x.agent.Name != "" {
@@ -486,4 +487,24 @@ func normalizedPath(p string) bool {
 		}
 	}
 	return true
+}
+
+// identityProblem names why an identity was refused without quoting it.
+func identityProblem(err error) string {
+	for _, c := range []struct {
+		err  error
+		name string
+	}{
+		{identity.ErrMalformedXFCC, "malformed x-forwarded-client-cert"},
+		{identity.ErrAmbiguousIdentity, "several SPIFFE IDs"},
+		{identity.ErrUntrustedDomain, "untrusted trust domain"},
+		{identity.ErrInvalidSPIFFEID, "invalid SPIFFE ID"},
+		{identity.ErrNoSPIFFEID, "no SPIFFE ID"},
+		{identity.ErrInvalidName, "invalid agent name"},
+	} {
+		if errors.Is(err, c.err) {
+			return c.name
+		}
+	}
+	return "identity not accepted"
 }
