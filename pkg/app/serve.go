@@ -213,6 +213,6 @@ func openAudit(output string, stdout io.Writer) (*telemetry.Auditor, func(), err
 
 func (s *server) warnCredentials(rt *engine.Runtime) {
 	for _, w := range rt.CredentialWarnings() {
-		s.log.Warn("provider credential unavailable; requests on this profile fail closed until it is", "detail", w)
+		s.log.Warn("credential unavailable; requests that need it fail closed until it is", "detail", w)
 	}
 }
