@@ -130,7 +130,7 @@ func (h *llmHandler) route(x *Exchange, r *Result) {
 	if v := h.cfg.AnthropicVersion; v != "" && x.header.Get("anthropic-version") == "" {
 		r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: "anthropic-version", Value: v})
 	}
-	x.llm.workflow = workflowLabel(x.header.Get(h.cfg.WorkflowHeader))
+	x.llm.workflow = validWorkflow(x.header.Get(h.cfg.WorkflowHeader))
 	// Usage is read from the response: ask for it uncompressed, or any
 	// client could switch accounting off by sending Accept-Encoding.
 	r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: "accept-encoding", Value: "identity"})
@@ -497,9 +497,9 @@ func modelLabel(priced string, ok bool) string {
 	return priced
 }
 
-// workflowLabel accepts a workflow id that can be a label value; others
-// are "invalid". The set of distinct values is bounded in the metrics.
-func workflowLabel(v string) string {
+// validWorkflow accepts a workflow id that can be a label value; others are
+// "invalid". Engine.workflowLabel bounds how many distinct values there are.
+func validWorkflow(v string) string {
 	if v == "" {
 		return ""
 	}

@@ -40,7 +40,6 @@ type llmRequest struct {
 	includeUsage bool
 	maxTokens    int64
 	messages     []map[string]any
-	texts        int
 	tools        []string
 	toolCalls    []map[string]any
 }
@@ -108,7 +107,7 @@ func (openaiCodec) parse(ep llmEndpoint, body []byte) (*llmRequest, error) {
 		return nil, err
 	}
 	out := &llmRequest{ep: ep, model: r.Model, stream: r.Stream, includeUsage: r.IncludeUsage,
-		maxTokens: r.MaxTokens, texts: len(r.Texts), tools: r.Tools}
+		maxTokens: r.MaxTokens, tools: r.Tools}
 	out.messages = messagesView(len(r.Messages), func(i int) (string, string) { return r.Messages[i].Role, r.Messages[i].Text })
 	for _, c := range r.ToolCalls {
 		out.toolCalls = append(out.toolCalls, map[string]any{"id": c.ID, "name": c.Name, "arguments": c.Arguments})
@@ -208,7 +207,7 @@ func (anthropicCodec) parse(ep llmEndpoint, body []byte) (*llmRequest, error) {
 		return nil, err
 	}
 	out := &llmRequest{ep: ep, model: r.Model, stream: r.Stream, includeUsage: true,
-		maxTokens: r.MaxTokens, texts: len(r.Texts), tools: r.Tools}
+		maxTokens: r.MaxTokens, tools: r.Tools}
 	out.messages = messagesView(len(r.Messages), func(i int) (string, string) { return r.Messages[i].Role, r.Messages[i].Text })
 	for _, c := range r.ToolCalls {
 		out.toolCalls = append(out.toolCalls, map[string]any{"id": c.ID, "name": c.Name, "arguments": c.Arguments})

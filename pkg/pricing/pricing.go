@@ -110,10 +110,3 @@ func versionSuffix(s string) bool {
 	}
 	return true
 }
-
-// Models lists the priced model names, sorted.
-func (t *Table) Models() []string {
-	out := append([]string(nil), t.byLen...)
-	sort.Strings(out)
-	return out
-}

@@ -212,6 +212,3 @@ func ShortHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return "sha256:" + hex.EncodeToString(sum[:6])
 }
-
-// Clip is clip for callers that build records (call lists).
-func Clip(s string) string { return clip(s) }
