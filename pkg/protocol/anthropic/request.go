@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/agentguard/agentguard/pkg/protocol/jsonscan"
 )
 
 // Text is one string of a request that reaches the model, wherever it
@@ -83,7 +85,7 @@ type parser struct {
 	lim  Limits
 	req  *Request
 	keys keySet
-	path []byte
+	path jsonscan.Path // where the walk is
 }
 
 func (p *parser) parse(root gjson.Result) *Error {
@@ -202,70 +204,34 @@ func (p *parser) tools(v gjson.Result) *Error {
 	return err
 }
 
-// optBool reads an optional boolean; null counts as absent.
+// The opt helpers read optional members (null counts as absent) and turn a
+// wrong type into a 400 naming the member.
 func optBool(v gjson.Result, name string) (bool, *Error) {
-	switch v.Type {
-	case gjson.Null:
-		return false, nil
-	case gjson.True:
-		return true, nil
-	case gjson.False:
-		return false, nil
+	if b, ok := jsonscan.OptBool(v); ok {
+		return b, nil
 	}
 	return false, Malformed(`"` + name + `" must be a boolean`)
 }
 
-// optInt reads an optional non-negative integer; null counts as absent.
 func optInt(v gjson.Result, name string) (int64, *Error) {
-	switch v.Type {
-	case gjson.Null:
-		return 0, nil
-	case gjson.Number:
-		if n, err := strconv.ParseInt(v.Raw, 10, 64); err == nil && n >= 0 {
-			return n, nil
-		}
+	if n, ok := jsonscan.OptInt(v); ok {
+		return n, nil
 	}
 	return 0, Malformed(`"` + name + `" must be a non-negative integer`)
 }
 
-// optString reads an optional string member.
 func optString(v gjson.Result, name string) (string, *Error) {
-	switch v.Type {
-	case gjson.Null:
-		return "", nil
-	case gjson.String:
-		return v.Str, nil
+	if s, ok := jsonscan.OptString(v); ok {
+		return s, nil
 	}
 	return "", Malformed(`"` + name + `" must be a string`)
 }
 
-// Path building: p.path is the gjson path of the value being read.
-
-func (p *parser) pushKey(k string) int {
-	n := len(p.path)
-	if n > 0 {
-		p.path = append(p.path, '.')
-	}
-	p.path = append(p.path, gjson.Escape(k)...)
-	return n
-}
-
-func (p *parser) pushIndex(i int) int {
-	n := len(p.path)
-	if n > 0 {
-		p.path = append(p.path, '.')
-	}
-	p.path = strconv.AppendInt(p.path, int64(i), 10)
-	return n
-}
-
-func (p *parser) pop(n int) { p.path = p.path[:n] }
-
 // member calls fn with the path of member k pushed.
 func (p *parser) member(k string, fn func() *Error) *Error {
-	n := p.pushKey(k)
+	n := p.path.Key(k)
 	err := fn()
-	p.pop(n)
+	p.path.Pop(n)
 	return err
 }
 
@@ -274,9 +240,9 @@ func (p *parser) each(v gjson.Result, fn func(el gjson.Result) *Error) *Error {
 	var err *Error
 	i := 0
 	v.ForEach(func(_, el gjson.Result) bool {
-		n := p.pushIndex(i)
+		n := p.path.Index(i)
 		err = fn(el)
-		p.pop(n)
+		p.path.Pop(n)
 		i++
 		return err == nil
 	})
@@ -292,7 +258,7 @@ func (p *parser) emit(role, kind, value string) *Error {
 	if len(p.req.Texts) >= p.lim.MaxTexts {
 		return TooLarge("request holds more than " + strconv.Itoa(p.lim.MaxTexts) + " texts")
 	}
-	p.req.Texts = append(p.req.Texts, Text{Path: string(p.path), Role: role, Kind: kind, Value: value})
+	p.req.Texts = append(p.req.Texts, Text{Path: p.path.String(), Role: role, Kind: kind, Value: value})
 	return nil
 }
 

@@ -7,6 +7,7 @@
 package jsonscan
 
 import (
+	"strconv"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
@@ -117,3 +118,73 @@ func EachMember[E comparable](k *KeySet, obj gjson.Result, fn func(key string, v
 	k.keys = k.keys[:start]
 	return err
 }
+
+// OptBool reads an optional boolean member; null counts as absent. ok is
+// false when the value has another type.
+func OptBool(v gjson.Result) (b, ok bool) {
+	switch v.Type {
+	case gjson.Null, gjson.False:
+		return false, true
+	case gjson.True:
+		return true, true
+	}
+	return false, false
+}
+
+// OptInt reads an optional non-negative integer member; null counts as
+// absent. ok is false for any other value.
+func OptInt(v gjson.Result) (int64, bool) {
+	switch v.Type {
+	case gjson.Null:
+		return 0, true
+	case gjson.Number:
+		if n, err := strconv.ParseInt(v.Raw, 10, 64); err == nil && n >= 0 {
+			return n, true
+		}
+	}
+	return 0, false
+}
+
+// OptString reads an optional string member; null counts as absent. ok is
+// false when the value has another type.
+func OptString(v gjson.Result) (string, bool) {
+	switch v.Type {
+	case gjson.Null:
+		return "", true
+	case gjson.String:
+		return v.Str, true
+	}
+	return "", false
+}
+
+// Path is the gjson path of the value a walker is reading, built as it
+// descends, so every text found can be rewritten later with sjson at
+// exactly its place. Key and Index return a mark for Pop.
+type Path struct {
+	b []byte
+}
+
+// Key descends into member k.
+func (p *Path) Key(k string) int {
+	n := len(p.b)
+	if n > 0 {
+		p.b = append(p.b, '.')
+	}
+	p.b = append(p.b, gjson.Escape(k)...)
+	return n
+}
+
+// Index descends into array element i.
+func (p *Path) Index(i int) int {
+	n := len(p.b)
+	if n > 0 {
+		p.b = append(p.b, '.')
+	}
+	p.b = strconv.AppendInt(p.b, int64(i), 10)
+	return n
+}
+
+// Pop returns to the mark Key or Index gave.
+func (p *Path) Pop(mark int) { p.b = p.b[:mark] }
+
+func (p *Path) String() string { return string(p.b) }

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/agentguard/agentguard/pkg/protocol/jsonscan"
 )
 
 // Text is one string of a request that reaches the model, wherever it
@@ -86,7 +88,7 @@ type parser struct {
 	lim  Limits
 	req  *Request
 	keys keySet
-	path []byte
+	path jsonscan.Path // where the walk is
 }
 
 // top holds the top-level members the codec reads.
@@ -187,64 +189,28 @@ func (p *parser) streamOptions(v gjson.Result) *Error {
 	})
 }
 
-// optBool reads an optional boolean; null counts as absent.
+// The opt helpers read optional members (null counts as absent) and turn a
+// wrong type into a 400 naming the member.
 func optBool(v gjson.Result, name string) (bool, *Error) {
-	switch v.Type {
-	case gjson.Null:
-		return false, nil
-	case gjson.True:
-		return true, nil
-	case gjson.False:
-		return false, nil
+	if b, ok := jsonscan.OptBool(v); ok {
+		return b, nil
 	}
 	return false, Malformed(`"` + name + `" must be a boolean`)
 }
 
-// optInt reads an optional non-negative integer; null counts as absent.
 func optInt(v gjson.Result, name string) (int64, *Error) {
-	switch v.Type {
-	case gjson.Null:
-		return 0, nil
-	case gjson.Number:
-		if n, err := strconv.ParseInt(v.Raw, 10, 64); err == nil && n >= 0 {
-			return n, nil
-		}
+	if n, ok := jsonscan.OptInt(v); ok {
+		return n, nil
 	}
 	return 0, Malformed(`"` + name + `" must be a non-negative integer`)
 }
 
-// optString reads an optional string member for messages and tool calls.
 func optString(v gjson.Result, name string) (string, *Error) {
-	switch v.Type {
-	case gjson.Null:
-		return "", nil
-	case gjson.String:
-		return v.Str, nil
+	if s, ok := jsonscan.OptString(v); ok {
+		return s, nil
 	}
 	return "", Malformed(`"` + name + `" must be a string`)
 }
-
-// Path building: p.path is the gjson path of the value being read.
-
-func (p *parser) pushKey(k string) int {
-	n := len(p.path)
-	if n > 0 {
-		p.path = append(p.path, '.')
-	}
-	p.path = append(p.path, gjson.Escape(k)...)
-	return n
-}
-
-func (p *parser) pushIndex(i int) int {
-	n := len(p.path)
-	if n > 0 {
-		p.path = append(p.path, '.')
-	}
-	p.path = strconv.AppendInt(p.path, int64(i), 10)
-	return n
-}
-
-func (p *parser) pop(n int) { p.path = p.path[:n] }
 
 // emit records the string at the current path. Empty strings carry nothing
 // to inspect and are left out.
@@ -255,15 +221,15 @@ func (p *parser) emit(role, kind, value string) *Error {
 	if len(p.req.Texts) >= p.lim.MaxTexts {
 		return TooLarge("request holds more than " + strconv.Itoa(p.lim.MaxTexts) + " texts")
 	}
-	p.req.Texts = append(p.req.Texts, Text{Path: string(p.path), Role: role, Kind: kind, Value: value})
+	p.req.Texts = append(p.req.Texts, Text{Path: p.path.String(), Role: role, Kind: kind, Value: value})
 	return nil
 }
 
 // emitAt records the string v of member k of the current value.
 func (p *parser) emitAt(k string, v gjson.Result, role, kind string) *Error {
-	n := p.pushKey(k)
+	n := p.path.Key(k)
 	err := p.emit(role, kind, v.Str)
-	p.pop(n)
+	p.path.Pop(n)
 	return err
 }
 
@@ -292,9 +258,9 @@ func (p *parser) each(v gjson.Result, fn func(i int, el gjson.Result) *Error) *E
 	var err *Error
 	i := 0
 	v.ForEach(func(_, el gjson.Result) bool {
-		n := p.pushIndex(i)
+		n := p.path.Index(i)
 		err = fn(i, el)
-		p.pop(n)
+		p.path.Pop(n)
 		i++
 		return err == nil
 	})
@@ -303,9 +269,9 @@ func (p *parser) each(v gjson.Result, fn func(i int, el gjson.Result) *Error) *E
 
 // member calls fn with the path of member k pushed.
 func (p *parser) member(k string, fn func() *Error) *Error {
-	n := p.pushKey(k)
+	n := p.path.Key(k)
 	err := fn()
-	p.pop(n)
+	p.path.Pop(n)
 	return err
 }
 
