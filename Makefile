@@ -7,7 +7,7 @@ GRPCURL_VERSION := v1.9.4
 FUZZTIME ?= 15s
 export PATH := $(BIN):$(PATH)
 
-.PHONY: all build run test unit policy-test lint tools bench load fuzz clean e2e demo node-deps
+.PHONY: all build run test unit policy-test lint tools bench load fuzz clean e2e demo node-deps eval train redis kube
 
 all: build
 
@@ -23,7 +23,17 @@ run:
 ## the policy test cases, the built binary driven by grpcurl.
 test: tools lint unit policy-test
 
-tools: $(GRPCURL)
+tools: $(GRPCURL) redis kube
+
+## kube: etcd (Debian's etcd-server) and kube-apiserver built from
+## k8s.io/kubernetes (tools/kube; minutes once, then cached by version),
+## for e2e/kube's server-side dry-run of manifests/.
+kube:
+	bash scripts/kube.sh
+
+## redis: a redis-server for the shared-limit tests (Debian's package).
+redis:
+	bash scripts/redis.sh
 
 $(GRPCURL):
 	GOBIN=$(BIN) $(GO) install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
@@ -32,9 +42,10 @@ lint:
 	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd tools/kube && $(GO) vet ./...
 
-unit:
-	GRPCURL=$(GRPCURL) $(GO) test -race -count=1 ./...
+unit: build
+	GRPCURL=$(GRPCURL) AGENTGUARD_BIN=$(BIN)/agentguard $(GO) test -race -count=1 ./...
 	@# The recorded LLM streams split at every byte: exhaustive here, where
 	@# the race detector does not slow it tenfold (sampled under -race).
 	$(GO) test -count=1 -run 'TestReplayRecordedExchanges' ./pkg/engine/
@@ -42,10 +53,11 @@ unit:
 policy-test: build
 	$(BIN)/agentguard test policies/
 
-## bench: the full MCP request path against a no-op ext_proc server, in
-## one run so the ratio holds on a noisy machine.
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./pkg/extproc/ ./pkg/engine/ ./pkg/policy/ ./pkg/protocol/mcp/ ./pkg/sse/
+## bench: the full MCP request path (ext_proc and ext_authz) against no-op
+## servers in the same run so the ratio holds on a noisy machine; the
+## detectors, the limits (local and Redis), the parsers.
+bench: redis
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./pkg/extproc/ ./pkg/extauthz/ ./pkg/engine/ ./pkg/policy/ ./pkg/protocol/mcp/ ./pkg/sse/ ./pkg/limits/ ./pkg/inspect/...
 
 ## e2e: the end-to-end suite alone: real MCP and LLM clients and servers
 ## through the Envoy test double (or a real Envoy: ENVOY_BIN) and agentguard.
@@ -64,6 +76,17 @@ demo: build node-deps
 load: build
 	$(GO) build -o $(BIN)/load ./e2e/load
 	$(BIN)/load -agentguard $(BIN)/agentguard $(LOADARGS)
+
+## eval: every detector over the public corpora (../shared/corpora), on
+## the fixed test split: precision, recall, F1 per detector and source.
+CORPORA ?= ../shared/corpora
+eval:
+	$(GO) run ./cmd/detect-eval -corpora $(CORPORA)
+
+## train: retrain the prompt-injection model on the training split only,
+## deterministically; writes the weights shipped in pkg/inspect/injection/model.
+train:
+	$(GO) run ./cmd/train-injection -corpora $(CORPORA) -out pkg/inspect/injection/model
 
 ## fuzz: each Fuzz target for FUZZTIME.
 fuzz:

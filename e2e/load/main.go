@@ -28,6 +28,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"gopkg.in/yaml.v3"
+
+	"github.com/agentguard/agentguard/policies"
 )
 
 func main() {
@@ -56,7 +59,12 @@ func main() {
 	}
 	noop := startServer(self, "-serve-noop", "127.0.0.1:0")
 	defer noop.stop()
-	ag := startServer(*bin, "serve", "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
+	cfg, err := configWithoutLimits()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.Remove(cfg)
+	ag := startServer(*bin, "serve", "--config", cfg, "--grpc-addr", "127.0.0.1:0", "--metrics-addr", "127.0.0.1:0",
 		"--health-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0")
 	defer ag.stop()
 
@@ -316,4 +324,31 @@ func serveNoop(addr string) {
 		os.Exit(0)
 	}()
 	_ = gs.Serve(lis)
+}
+
+// configWithoutLimits writes the default deployment without its rate
+// limits, which a load run would exhaust in its first second, to a
+// temporary file.
+func configWithoutLimits() (string, error) {
+	var doc map[string]any
+	if err := yaml.Unmarshal(policies.CodeReview, &doc); err != nil {
+		return "", err
+	}
+	profiles, _ := doc["profiles"].([]any)
+	for _, p := range profiles {
+		if m, ok := p.(map[string]any); ok {
+			delete(m, "limits")
+		}
+	}
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.CreateTemp("", "agentguard-load-*.yaml")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	_, err = f.Write(out)
+	return f.Name(), err
 }

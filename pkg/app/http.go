@@ -38,7 +38,7 @@ func (s *server) healthMux() http.Handler {
 func (s *server) adminMux() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
-		fmt.Fprintln(w, "agentguard admin\n  /config_dump    the config being served (JSON)\n  /ready          readiness\n  /debug/pprof/   Go profiles")
+		fmt.Fprintln(w, "agentguard admin\n  /config_dump    the config being served (JSON)\n  /limits         usage and what remains of each rate limit and budget (JSON)\n  /ready          readiness\n  /debug/pprof/   Go profiles")
 	})
 	// Profiles show code paths and timings, never request data; the admin
 	// listener is loopback by default.
@@ -59,6 +59,20 @@ func (s *server) adminMux() http.Handler {
 			"loaded": rt.Loaded.UTC().Format(time.RFC3339),
 			"config": rt.File,
 		})
+	})
+	// Buckets are named by profile, limit and key; a key a client controls
+	// (a header) is shown only as its hash, as it is stored.
+	mux.HandleFunc("GET /limits", func(w http.ResponseWriter, r *http.Request) {
+		us, err := s.engine.Limits(r.Context())
+		if err != nil {
+			s.log.Warn("admin /limits", "err", err)
+			http.Error(w, "limit store unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("content-type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(map[string]any{"backend": s.limitsBackend, "buckets": us})
 	})
 	return mux
 }

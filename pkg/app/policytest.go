@@ -42,6 +42,9 @@ type testCase struct {
 		Status   int    `yaml:"status"`
 		// BodyContains are substrings the reply body must contain.
 		BodyContains []string `yaml:"body_contains"`
+		// BodyNotContains are substrings neither the reply nor the body
+		// sent upstream may contain (a secret that must not leave).
+		BodyNotContains []string `yaml:"body_not_contains"`
 		// Headers are headers agentguard must set on the request.
 		Headers map[string]string `yaml:"headers"`
 		// Removed are headers agentguard must remove from the request.
@@ -215,6 +218,11 @@ func runCase(ctx context.Context, e *engine.Engine, path string, c *testCase) ([
 	for _, s := range c.Expect.BodyContains {
 		if out.Reply == nil || !strings.Contains(string(out.Reply.Body), s) {
 			problems = append(problems, fmt.Sprintf("reply body lacks %q", s))
+		}
+	}
+	for _, s := range c.Expect.BodyNotContains {
+		if out.Reply != nil && strings.Contains(string(out.Reply.Body), s) || strings.Contains(string(out.Body), s) {
+			problems = append(problems, fmt.Sprintf("%q left agentguard", s))
 		}
 	}
 	return problems, nil

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/agentguard/agentguard/pkg/config"
 	"github.com/agentguard/agentguard/pkg/engine"
+	"github.com/agentguard/agentguard/pkg/extauthz"
 	"github.com/agentguard/agentguard/pkg/extproc"
 	"github.com/agentguard/agentguard/pkg/telemetry"
 )
@@ -37,6 +39,8 @@ type server struct {
 	// older config over the one the file watcher just applied.
 	reloadMu sync.Mutex
 	hash     atomic.Value // string: sha256 prefix of the config served
+	// limitsBackend is where limits are counted: fixed at start.
+	limitsBackend string
 }
 
 func serve(ctx context.Context, args []string, env Env) int {
@@ -66,7 +70,14 @@ func serve(ctx context.Context, args []string, env Env) int {
 	defer closeAudit()
 
 	s := &server{log: log, path: *path, metrics: telemetry.NewMetrics(), health: health.NewServer()}
-	s.engine = engine.New(rt, engine.Options{Log: log, Metrics: s.metrics, Audit: audit})
+	store, closeStore, err := newLimitStore(rt.File.Limits, log, s.metrics)
+	if err != nil {
+		log.Error("limits backend", "err", err)
+		return 1
+	}
+	defer closeStore()
+	s.limitsBackend = rt.File.Limits.Backend
+	s.engine = engine.New(rt, engine.Options{Log: log, Metrics: s.metrics, Audit: audit, Limits: store})
 	s.applied(rt, hash)
 	s.warnCredentials(rt)
 
@@ -77,10 +88,14 @@ func serve(ctx context.Context, args []string, env Env) int {
 	}
 	gs := grpc.NewServer(grpc.MaxRecvMsgSize(extproc.MaxMessageBytes))
 	extprocv3.RegisterExternalProcessorServer(gs, extproc.New(s.engine, log))
+	// ext_authz on the same port and the same engine: the way an Istio
+	// waypoint attaches (AuthorizationPolicy CUSTOM).
+	authv3.RegisterAuthorizationServer(gs, extauthz.New(s.engine, log))
 	healthpb.RegisterHealthServer(gs, s.health)
 	reflection.Register(gs)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	s.health.SetServingStatus(extprocv3.ExternalProcessor_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
+	s.health.SetServingStatus(authv3.Authorization_ServiceDesc.ServiceName, healthpb.HealthCheckResponse_SERVING)
 
 	https := []*http.Server{
 		{Handler: s.metricsMux(), ReadHeaderTimeout: 5 * time.Second},
@@ -165,6 +180,11 @@ func (s *server) reload(why string) {
 	old := s.engine.Runtime()
 	if old.File.Audit.Output != rt.File.Audit.Output {
 		s.log.Warn("audit.output changed; it takes effect on restart", "serving", old.File.Audit.Output)
+	}
+	if !sameLimitsBackend(old.File.Limits, rt.File.Limits) {
+		// Limit state lives in the store built at start; the profiles'
+		// limits themselves take effect now.
+		s.log.Warn("limits backend changed; it takes effect on restart", "serving", old.File.Limits.Backend)
 	}
 	s.engine.Swap(rt)
 	s.applied(rt, hash)

@@ -78,6 +78,58 @@ func TestShippedDefault(t *testing.T) {
 	}
 }
 
+// The default deployment's limits are the seed's: webhooks 5 a minute, the
+// rest of the orchestrator 20, each LLM profile 10 requests a minute per
+// agent with a token limit and a daily budget, GitHub 60, Semgrep 30.
+func TestShippedLimits(t *testing.T) {
+	f, err := config.Parse(policies.CodeReviewName, policies.CodeReview)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Limits.Backend != "memory" {
+		t.Errorf("limits.backend %q, want memory", f.Limits.Backend)
+	}
+	type lim struct {
+		id, when, unit string
+		rate           float64
+		per            time.Duration
+		quota          float64
+		window         string
+	}
+	llm := []lim{
+		{"llm-requests", "", "requests", 10, time.Minute, 0, ""},
+		{"llm-tokens", "", "total_tokens", 200000, time.Minute, 0, ""},
+		{"daily-budget", "", "cost_usd", 0, 0, 20, "day"},
+	}
+	want := map[string][]lim{
+		"mcp": {
+			{"github-calls", `mcp.server == "github" && mcp.method == "tools/call"`, "requests", 60, time.Minute, 0, ""},
+			{"semgrep-calls", `mcp.server == "semgrep" && mcp.method == "tools/call"`, "requests", 30, time.Minute, 0, ""},
+		},
+		"orchestrator": {
+			{"webhook-deliveries", "webhook.verified", "requests", 5, time.Minute, 0, ""},
+			{"orchestrator-requests", "!webhook.verified", "requests", 20, time.Minute, 0, ""},
+		},
+		"anthropic": llm,
+		"openai":    llm,
+	}
+	for _, p := range f.Profiles {
+		var got []lim
+		for _, l := range p.Limits {
+			if l.Key != "" {
+				t.Errorf("profile %s limit %s: keyed by %q, want the agent", p.Name, l.ID, l.Key)
+			}
+			if l.Burst != 0 && l.Burst != l.Rate {
+				t.Errorf("profile %s limit %s: burst %v, want the rate", p.Name, l.ID, l.Burst)
+			}
+			got = append(got, lim{l.ID, l.When, l.Unit, l.Rate, time.Duration(l.Per), l.Quota, l.Window})
+		}
+		if !slices.Equal(got, want[p.Name]) {
+			t.Errorf("profile %s limits:\n got %+v\nwant %+v", p.Name, got, want[p.Name])
+		}
+	}
+}
+
 func TestValidDefaults(t *testing.T) {
 	tests := []struct {
 		file  string
@@ -100,6 +152,9 @@ func TestValidDefaults(t *testing.T) {
 			if p.MCP != nil {
 				t.Error("http profile grew an mcp section")
 			}
+			if f.Limits.Backend != "memory" || f.Limits.Redis != nil {
+				t.Errorf("limits default %+v", f.Limits)
+			}
 		}},
 		{"mcp_defaults.yaml", func(t *testing.T, f *config.File) {
 			if f.FailureMode != "open" {
@@ -116,6 +171,27 @@ func TestValidDefaults(t *testing.T) {
 			}
 			if !slices.Equal(f.Profiles[1].Identity.Sources, []string{"header"}) || f.Profiles[1].Identity.TrustHeader != "x-agent-id" {
 				t.Errorf("identity %+v", f.Profiles[1].Identity)
+			}
+		}},
+		{"limits.yaml", func(t *testing.T, f *config.File) {
+			r := f.Limits.Redis
+			if f.Limits.Backend != "redis" || r == nil {
+				t.Fatalf("limits backend %+v", f.Limits)
+			}
+			if time.Duration(r.Timeout) != 25*time.Millisecond || time.Duration(r.Backoff) != time.Second ||
+				r.FailureMode != "open" || r.KeyPrefix != "agentguard:limits:" || r.DB != 0 {
+				t.Errorf("redis defaults %+v", *r)
+			}
+			ls := f.Profiles[0].Limits
+			if ls[0].Unit != config.UnitRequests || ls[0].DefaultMaxTokens != 0 || ls[1].DefaultMaxTokens != 4096 {
+				t.Errorf("limit defaults %+v", ls)
+			}
+			s, err := ls[2].Spec("llm/budget")
+			if err != nil || s.Quota != 100 || s.Location.String() != "Europe/Paris" {
+				t.Errorf("budget spec %+v, %v", s, err)
+			}
+			if s, err := ls[1].Spec("llm/tokens"); err != nil || s.Rate != 1000 || s.Period != time.Second || s.Burst != 5000 {
+				t.Errorf("rate spec %+v, %v", s, err)
 			}
 		}},
 	}
@@ -175,6 +251,18 @@ func TestInvalid(t *testing.T) {
 		}},
 		{"mcp_missing.yaml", []wantErr{{2, "profiles[0].mcp", "required for protocol mcp"}}},
 		{"mcp_on_http.yaml", []wantErr{{5, "profiles[0].mcp", "only allowed with protocol mcp"}}},
+		{"inspect_bad.yaml", []wantErr{
+			{2, "detectors.stream_holdback_bytes", "must be in [1, 65536], not -1"},
+			{4, "detectors.injection.threshold", "must be in (0, 1), not 1.5"},
+			{anyLine, "detectors.classifier.url", "required when the classifier is configured"},
+			{15, "profiles[0].inspect.request.classifier", "needs detectors.classifier.url"},
+			{14, "profiles[0].inspect.request.injection", "there is no span to redact"},
+			{12, "profiles[0].inspect.request.magic", `unknown detector "magic"`},
+			{13, "profiles[0].inspect.request.secrets", `action must be deny, redact or log, not "block"`},
+			{17, "profiles[0].inspect.response.pii", "protocol http responses are not inspected"},
+			{19, "profiles[0].ext_authz.partial_body", `must be deny or headers, not "maybe"`},
+			{25, "profiles[1].ext_authz.partial_body", "headers is only allowed with protocol http"},
+		}},
 		{"response_phase.yaml", []wantErr{
 			{6, "profiles[0].policies[0].phase", "response rules exist only on LLM profiles"},
 			{6, "profiles[0].policies[0].phase", "a response rule cannot allow"},
@@ -218,6 +306,35 @@ func TestInvalid(t *testing.T) {
 			{9, "profiles[0].mcp.route_header", `starting with x-agentguard-, not "x-envoy-original-path"`},
 		}},
 		{"no_profiles.yaml", []wantErr{{1, "profiles", "at least one profile is required"}}},
+		{"limits_bad.yaml", []wantErr{
+			{5, "limits.redis.address", `must be host:port, not "redis"`},
+			{10, "limits.redis.password.file", `must be an absolute path, not "relative/secret"`},
+			{6, "limits.redis.db", "must be in [0, 65536), not -1"},
+			{7, "limits.redis.timeout", "must be in (0, decision_timeout 100ms), not 100ms"},
+			{8, "limits.redis.backoff", "must be in (0, 1m0s], not 2m0s"},
+			{9, "limits.redis.failure_mode", `must be open or closed, not "maybe"`},
+			{18, "profiles[0].limits[1].id", `duplicate limit id "calls"`},
+			{19, "profiles[0].limits[1].unit", "exist only on LLM profiles"},
+			{22, "profiles[0].limits[2]", "a rate (rate, per, burst) or a budget (quota, window, timezone), not both"},
+			{27, "profiles[0].limits[3]", "rate and per (a rate limit), or quota and window (a budget), are required"},
+			{28, "profiles[0].limits[4].id", `invalid limit id "bad id"`},
+			{29, "profiles[0].limits[4].unit", `not "apples"`},
+			{30, "profiles[0].limits[4].rate", "must be a positive number, not -1"},
+			{28, "profiles[0].limits[4].per", "required: the period the rate is counted over"},
+			{31, "profiles[0].limits[4].burst", "must be a positive number, not -2"},
+			{39, "profiles[1].limits[0].quota", "must be a positive number, not 0"},
+			{40, "profiles[1].limits[0].window", `must be day or month, not "week"`},
+			{41, "profiles[1].limits[0].timezone", `unknown IANA time zone "Mars/Olympus"`},
+			{45, "profiles[1].limits[1].default_max_tokens", "only for token and cost units"},
+			{42, "profiles[1].limits[1]", "too fine to count in nanoseconds"},
+			{51, "profiles[1].limits[2].default_max_tokens", "must be in [1, 10000000], not -5"},
+			{46, "profiles[1].limits[2]", "a full burst must refill within"},
+		}},
+		{"limits_memory_redis.yaml", []wantErr{{4, "limits.redis", "only allowed with backend redis"}}},
+		{"limits_backend.yaml", []wantErr{
+			{2, "limits.backend", `must be memory or redis, not "etcd"`},
+			{9, "profiles[1].limits[0].quota", "must be a positive number, not 0"},
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimSuffix(tt.file, ".yaml"), func(t *testing.T) {

@@ -20,10 +20,13 @@ type File struct {
 	// CELCostLimit bounds the runtime cost of one policy evaluation.
 	CELCostLimit uint64 `yaml:"cel_cost_limit" json:"cel_cost_limit"`
 
-	Audit    Audit     `yaml:"audit" json:"audit"`
-	Pricing  Pricing   `yaml:"pricing" json:"pricing"`
-	Agents   []Agent   `yaml:"agents" json:"agents"`
-	Profiles []Profile `yaml:"profiles" json:"profiles"`
+	Audit     Audit     `yaml:"audit" json:"audit"`
+	Detectors Detectors `yaml:"detectors" json:"detectors"`
+	Pricing   Pricing   `yaml:"pricing" json:"pricing"`
+	// Limits says where rate limits and budgets are counted (limits.go).
+	Limits   LimitsBackend `yaml:"limits" json:"limits"`
+	Agents   []Agent       `yaml:"agents" json:"agents"`
+	Profiles []Profile     `yaml:"profiles" json:"profiles"`
 }
 
 // Pricing overrides or extends the shipped price table (USD per million
@@ -61,6 +64,21 @@ type Profile struct {
 	Webhook     *Webhook   `yaml:"webhook" json:"webhook,omitempty"`
 	Policies    []Policy   `yaml:"policies" json:"policies"`
 	Audit       AuditRules `yaml:"audit" json:"audit"`
+	ExtAuthz    ExtAuthz   `yaml:"ext_authz" json:"ext_authz"`
+	Inspect     Inspect    `yaml:"inspect" json:"inspect"`
+	// Limits are the profile's rate limits and budgets (limits.go).
+	Limits []Limit `yaml:"limits" json:"limits,omitempty"`
+}
+
+// ExtAuthz says how the profile is decided when Envoy asks through
+// ext_authz (Authorization/Check, the way a waypoint attaches) rather than
+// ext_proc.
+type ExtAuthz struct {
+	// PartialBody is what a Check whose body Envoy cut at max_request_bytes
+	// (x-envoy-auth-partial-body: true) gets: "deny" (default; 413 in the
+	// client's protocol), or "headers" (decide on the headers alone — only
+	// for protocol http, whose decision never reads the body).
+	PartialBody string `yaml:"partial_body" json:"partial_body"`
 }
 
 // Match is a conjunction: every non-empty list must contain the request's value.

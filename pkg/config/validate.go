@@ -47,13 +47,21 @@ func (f *File) applyDefaults() {
 	if f.Audit.Output == "" {
 		f.Audit.Output = "stdout"
 	}
+	f.Detectors.defaults()
+	f.Limits.defaults()
 	for i := range f.Profiles {
 		p := &f.Profiles[i]
+		for j := range p.Limits {
+			p.Limits[j].defaults()
+		}
 		if p.MaxBodyBytes == 0 {
 			p.MaxBodyBytes = defaultMaxBody
 		}
 		if p.FailureMode == "" {
 			p.FailureMode = f.FailureMode
+		}
+		if p.ExtAuthz.PartialBody == "" {
+			p.ExtAuthz.PartialBody = "deny"
 		}
 		if len(p.Identity.Sources) == 0 {
 			p.Identity.Sources = []string{"xfcc", "peer"}
@@ -133,6 +141,8 @@ func (f *File) Validate() Errors {
 	if f.Pricing.AsOf != "" && len(f.Pricing.Models) == 0 {
 		es.add("pricing.as_of", "dates price overrides, but pricing.models is empty")
 	}
+	f.Detectors.validate(f, &es)
+	f.Limits.validate(f, &es)
 	groups := f.validateAgents(&es)
 	names := map[string]bool{}
 	for i := range f.Profiles {
@@ -215,6 +225,16 @@ func (p *Profile) validate(path string, f *File, groups map[string]bool, es *Err
 		}
 	}
 	p.Identity.validate(path+".identity", es)
+	p.Inspect.validate(path, p, &f.Detectors, es)
+	p.validateLimits(path, es)
+	switch pb := p.ExtAuthz.PartialBody; {
+	case pb == "deny":
+	case pb == "headers" && p.Protocol == "http":
+	case pb == "headers":
+		es.add(path+".ext_authz.partial_body", "headers is only allowed with protocol http: protocol %s decides on the whole body", p.Protocol)
+	default:
+		es.add(path+".ext_authz.partial_body", "must be deny or headers, not %q", pb)
+	}
 	if p.Protocol == "mcp" {
 		if p.MCP == nil {
 			es.add(path+".mcp", "required for protocol mcp")

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/agentguard/agentguard/pkg/limits"
 	"github.com/agentguard/agentguard/pkg/telemetry"
 )
 
@@ -17,6 +18,7 @@ type Engine struct {
 	metrics *telemetry.Metrics
 	audit   *telemetry.Auditor
 	now     func() time.Time
+	limits  LimitStore
 	// workflows bounds the workflow label: the first maxWorkflows distinct
 	// values are labels, later ones "other".
 	workflows sync.Map
@@ -50,11 +52,14 @@ type Options struct {
 	Metrics *telemetry.Metrics
 	Audit   *telemetry.Auditor // nil: no audit log
 	Now     func() time.Time   // nil: time.Now
+	// Limits counts rate limits and budgets; nil: a limits.Memory on Now.
+	// Built once per process, not per Runtime, so that reloads keep it.
+	Limits LimitStore
 }
 
 // New returns an Engine serving rt.
 func New(rt *Runtime, o Options) *Engine {
-	e := &Engine{log: o.Log, metrics: o.Metrics, audit: o.Audit, now: o.Now}
+	e := &Engine{log: o.Log, metrics: o.Metrics, audit: o.Audit, now: o.Now, limits: o.Limits}
 	if e.log == nil {
 		e.log = slog.New(slog.DiscardHandler)
 	}
@@ -63,6 +68,9 @@ func New(rt *Runtime, o Options) *Engine {
 	}
 	if e.now == nil {
 		e.now = time.Now
+	}
+	if e.limits == nil {
+		e.limits = limits.NewMemory(e.now)
 	}
 	e.rt.Store(rt)
 	return e
@@ -80,6 +88,6 @@ func (e *Engine) Start(ctx context.Context, m Meta) *Exchange {
 	rt := e.rt.Load()
 	return &Exchange{
 		e: e, rt: rt, ctx: ctx, meta: m, start: e.now(),
-		rec: telemetry.Record{Time: e.now()},
+		rec: telemetry.Record{Time: e.now(), Adapter: m.Adapter},
 	}
 }

@@ -51,8 +51,10 @@ type Exchange struct {
 	msgCtx    context.Context
 	msgCancel context.CancelFunc
 
-	mcp mcpState
-	llm llmState
+	mcp  mcpState
+	llm  llmState
+	insp inspectState
+	lim  limitState
 
 	rec      telemetry.Record
 	lastErr  error // the internal failure, for offline evaluation
@@ -321,6 +323,9 @@ func (x *Exchange) allow(d policy.Decision, r *Result) Result {
 
 // deny ends the exchange with a reply in the client's protocol.
 func (x *Exchange) deny(d denial) Result {
+	// Refused after limits charged it (ext_authz cannot carry a rewrite):
+	// what was not forwarded is not counted.
+	x.refundLimits()
 	x.decided = true
 	x.phase = phaseDone
 	x.rec.Decision, x.rec.Rule, x.rec.Reason, x.rec.Status = "deny", d.rule, d.message, d.status
@@ -333,6 +338,9 @@ func (x *Exchange) deny(d denial) Result {
 	}
 	reply := h.reject(x, d)
 	reply.Details = "agentguard_" + detailsWord(d)
+	if d.limit != nil {
+		reply.Headers = append(reply.Headers, d.limit.headers...)
+	}
 	return Result{Reply: reply}
 }
 
@@ -431,7 +439,8 @@ func (x *Exchange) forwarded() bool {
 
 // input is the policy input of the exchange, before protocol parts.
 func (x *Exchange) input() policy.Input {
-	return policy.Input{Profile: x.profile.Name, Protocol: x.profile.Protocol, Agent: x.agent, Request: x.req}
+	return policy.Input{Profile: x.profile.Name, Protocol: x.profile.Protocol, Agent: x.agent, Request: x.req,
+		Findings: x.insp.reqFindings}
 }
 
 func detailsWord(d denial) string {
@@ -444,6 +453,8 @@ func detailsWord(d denial) string {
 		return "request_too_large"
 	case denyUnavailable:
 		return "internal_error"
+	case denyRateLimited:
+		return "rate_limited"
 	}
 	return "denied"
 }

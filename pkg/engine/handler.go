@@ -40,6 +40,9 @@ type denial struct {
 	kind    denialKind
 	rule    string
 	message string
+	// limit is set when a limit refused the request: its reply headers
+	// and what the client's protocol says of it.
+	limit *limitRefusal
 }
 
 type denialKind int
@@ -50,6 +53,7 @@ const (
 	denyMalformed
 	denyTooLarge
 	denyUnavailable // agentguard failed, failing closed
+	denyRateLimited // a rate limit or budget refused it (429)
 )
 
 func policyDenial(d policy.Decision) denial {
@@ -71,10 +75,16 @@ func (httpHandler) decide(x *Exchange, _ []byte) Result {
 	if !d.Allow {
 		return x.deny(policyDenial(d))
 	}
+	if r := x.takeLimits(&in); r != nil {
+		return *r
+	}
 	return x.allow(d, nil)
 }
 
 func (httpHandler) reject(x *Exchange, d denial) *Reply {
+	if d.kind == denyRateLimited {
+		return jsonReply(d.status, rateLimitedBody(d))
+	}
 	return jsonReply(d.status, plainErrorBody(d))
 }
 

@@ -54,6 +54,9 @@ type llmState struct {
 	// replaced.
 	replaceAuthError int
 	incomplete       bool // the stream ended before its terminal event
+	redacted         bool // the request body was redacted
+	// resp inspects the answer: a buffered JSON body, or a stream's text.
+	resp *llmResponseInspect
 }
 
 // maxUsageJSON bounds the copy of a JSON answer kept to read usage from.
@@ -174,7 +177,21 @@ func (h *llmHandler) decide(x *Exchange, body []byte) Result {
 			message: fmt.Sprintf("model %q is not allowed for this agent", req.model)})
 	}
 	x.llm.modelRule = rule
-	return h.decidePolicy(x, &in, body)
+	sc := x.scan(dirRequest, req.texts)
+	if d := sc.failed; d != nil {
+		return x.deny(*d)
+	}
+	if d := sc.deny; d != nil {
+		return x.deny(*d)
+	}
+	x.insp.reqFindings = policyFindings(sc.findings, sc.actions)
+	in.Findings = x.insp.reqFindings
+	nb, redacted, err := sc.redactJSON(body)
+	if err != nil {
+		return x.fail(err)
+	}
+	x.llm.redacted = redacted
+	return h.decidePolicy(x, &in, nb)
 }
 
 func (h *llmHandler) decidePolicy(x *Exchange, in *policy.Input, body []byte) Result {
@@ -195,20 +212,27 @@ func (h *llmHandler) decidePolicy(x *Exchange, in *policy.Input, body []byte) Re
 			r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: h.cfg.RouteHeader, Value: c})
 			r.ClearRouteCache = true
 		}
+		out, changed := body, x.llm.redacted // redacted: the model sees the secrets masked
 		if req.stream && !req.includeUsage {
 			// Usage is always known: a stream the client did not ask usage
 			// for gets it anyway, and agentguard drops the extra chunk on
 			// the way back so the client sees the stream it asked for.
-			nb, changed, err := h.codec.ensureUsage(body)
+			nb, added, err := h.codec.ensureUsage(out)
 			if err != nil {
 				return x.fail(err)
 			}
-			if changed {
+			if added {
 				x.llm.addedUsage = true
-				r.replace(nb)
-				r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: "content-length", Value: strconv.Itoa(len(nb))})
+				out, changed = nb, true
 			}
 		}
+		if changed {
+			r.replace(out)
+			r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: "content-length", Value: strconv.Itoa(len(out))})
+		}
+	}
+	if lr := x.takeLimits(in); lr != nil {
+		return *lr
 	}
 	return x.allow(d, &r)
 }
@@ -288,12 +312,18 @@ func (h *llmHandler) responseHeaders(x *Exchange, status int, hd Header) Result 
 	case strings.HasPrefix(ct, "text/event-stream"):
 		st.sse = sse.NewScanner(h.cfg.MaxEventBytes)
 		st.stream = h.codec.newStream(st.req)
+		st.resp = x.startResponseInspect(true)
 		r := Result{ResponseBodyMode: BodyStreamed, RemoveHeaders: remove}
-		if st.addedUsage {
+		if st.addedUsage || st.resp != nil && st.resp.rewrite {
 			r.RemoveHeaders = append(r.RemoveHeaders, "content-length")
 		}
 		return r
 	case strings.HasPrefix(ct, "application/json"):
+		if st.resp = x.startResponseInspect(false); st.resp != nil && st.resp.rewrite {
+			// A finding may change the answer: hold it whole, headers
+			// included, so a withheld answer can still get its own status.
+			return Result{ResponseBodyMode: BodyBuffered, RemoveHeaders: append(remove, "content-length")}
+		}
 		// Streamed, not buffered: a large JSON answer (embeddings, images)
 		// must pass even when it exceeds Envoy's buffer; agentguard keeps a
 		// bounded copy to read usage from.
@@ -324,6 +354,8 @@ func (h *llmHandler) responseBody(x *Exchange, chunk []byte, end bool) (Result, 
 		r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: "content-length", Value: strconv.Itoa(len(body))},
 			HeaderValue{Name: "content-type", Value: "application/json"})
 		return r, nil
+	case st.resp != nil && st.resp.rewrite && st.sse == nil:
+		return h.bufferedAnswer(x, chunk, end)
 	case st.json:
 		if len(st.jsonBuf)+len(chunk) <= maxUsageJSON {
 			st.jsonBuf = append(st.jsonBuf, chunk...)
@@ -336,12 +368,19 @@ func (h *llmHandler) responseBody(x *Exchange, chunk []byte, end bool) (Result, 
 			return Result{}, nil
 		}
 		u, model, err := h.codec.usageFromJSON(st.req, st.jsonBuf)
+		if st.resp != nil {
+			// Report only: the answer has gone; what it held is recorded.
+			if _, _, ierr := h.inspectAnswer(x, st.jsonBuf); ierr != nil {
+				x.e.log.Warn("answer inspection failed", "profile", x.profile.Name, "request_id", x.req.ID, "err", ierr)
+			}
+		}
 		st.jsonBuf = nil
 		if err == nil && u.known {
 			st.usage, st.respModel, st.usageKnown = u, model, true
 		} else {
 			st.usageMissing = true
 		}
+		x.settleLimits()
 		return Result{}, nil
 	case st.sse != nil:
 		return h.streamBody(x, chunk, end)
@@ -349,8 +388,9 @@ func (h *llmHandler) responseBody(x *Exchange, chunk []byte, end bool) (Result, 
 	return Result{}, nil
 }
 
-// streamBody reads usage from a streamed response. It changes the stream
-// only to drop the usage chunk agentguard itself asked for.
+// streamBody reads usage from a streamed response, and inspects its
+// text. It changes the stream only to drop the usage chunk agentguard
+// itself asked for, and to mask what the profile redacts.
 func (h *llmHandler) streamBody(x *Exchange, chunk []byte, end bool) (Result, error) {
 	st := &x.llm
 	events, err := st.sse.Feed(chunk)
@@ -359,9 +399,13 @@ func (h *llmHandler) streamBody(x *Exchange, chunk []byte, end bool) (Result, er
 			events = append(events, ev)
 		}
 	}
-	if !st.addedUsage {
+	ri := st.resp
+	if !st.addedUsage && (ri == nil || !ri.rewrite) {
 		for _, ev := range events {
 			st.stream.event(ev)
+			if ri != nil {
+				h.pushEvent(x, ev, nil) // report only
+			}
 		}
 		if err != nil {
 			// Too large to parse: usage is unknown, the stream untouched.
@@ -370,6 +414,9 @@ func (h *llmHandler) streamBody(x *Exchange, chunk []byte, end bool) (Result, er
 			return Result{}, nil
 		}
 		if end {
+			if ri != nil {
+				h.flushEvents(x, nil)
+			}
 			h.finishStream(x)
 		}
 		return Result{}, nil
@@ -379,9 +426,20 @@ func (h *llmHandler) streamBody(x *Exchange, chunk []byte, end bool) (Result, er
 		if st.stream.event(ev) {
 			continue // the usage-only chunk the client did not ask for
 		}
-		out = append(out, ev.Raw...)
+		switch {
+		case ri != nil && ri.rewrite:
+			out = h.pushEvent(x, ev, out) // out gets what the redactor releases
+		case ri != nil:
+			h.pushEvent(x, ev, nil) // report only
+			out = append(out, ev.Raw...)
+		default:
+			out = append(out, ev.Raw...)
+		}
 	}
 	if err != nil || end {
+		if ri != nil {
+			out = h.flushEvents(x, out)
+		}
 		out = append(out, st.sse.Pending()...)
 		if err != nil {
 			st.sse = nil
@@ -406,6 +464,7 @@ func (h *llmHandler) finishStream(x *Exchange) {
 	} else {
 		st.usageMissing = true
 	}
+	x.settleLimits() // at once: the agent's next request may follow it
 }
 
 // recordLLM fills the audit record and the token and cost counters.
@@ -434,6 +493,7 @@ func (x *Exchange) recordLLM(prices *pricing.Table) {
 			st.incomplete = true
 		}
 	}
+	x.settleLimits() // a cut stream, a buffered answer, an upstream error
 	rec.Incomplete = st.incomplete
 	if !st.usageKnown {
 		if st.endpoint == "count_tokens" {

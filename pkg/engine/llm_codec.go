@@ -3,7 +3,9 @@ package engine
 import (
 	"github.com/tidwall/gjson"
 
+	"github.com/agentguard/agentguard/pkg/config"
 	"github.com/agentguard/agentguard/pkg/credentials"
+	"github.com/agentguard/agentguard/pkg/inspect"
 	"github.com/agentguard/agentguard/pkg/policy"
 	"github.com/agentguard/agentguard/pkg/pricing"
 	"github.com/agentguard/agentguard/pkg/protocol/anthropic"
@@ -42,6 +44,9 @@ type llmRequest struct {
 	messages     []map[string]any
 	tools        []string
 	toolCalls    []map[string]any
+	// texts are every string of the request that reaches the model, with
+	// its path in the body, for the detectors.
+	texts []inspect.Text
 }
 
 func (r *llmRequest) policyView(provider, endpoint string) *policy.LLM {
@@ -112,6 +117,10 @@ func (openaiCodec) parse(ep llmEndpoint, body []byte) (*llmRequest, error) {
 	for _, c := range r.ToolCalls {
 		out.toolCalls = append(out.toolCalls, map[string]any{"id": c.ID, "name": c.Name, "arguments": c.Arguments})
 	}
+	out.texts = make([]inspect.Text, len(r.Texts))
+	for i, t := range r.Texts {
+		out.texts[i] = inspect.Text{Field: t.Path, Value: t.Value}
+	}
 	if ep.id != int(openai.ChatCompletions) && ep.id != int(openai.Completions) {
 		out.includeUsage = true // only (chat) completions leave usage out of streams
 	}
@@ -174,6 +183,20 @@ func openaiError(d denial) *openai.Error {
 		return openai.Unauthenticated(d.message)
 	case denyUnavailable:
 		return openai.Unavailable(d.message)
+	case denyRateLimited:
+		// OpenAI's own 429 says which limit in error.type: requests or
+		// tokens; a spent budget is insufficient_quota.
+		e := openai.RateLimited(d.message)
+		switch {
+		case d.limit == nil:
+		case d.limit.unit == config.UnitRequests:
+			e.Type = "requests"
+		case d.limit.unit == config.UnitCostUSD:
+			e.Type, e.Code = "insufficient_quota", "insufficient_quota"
+		default:
+			e.Type = "tokens"
+		}
+		return e
 	}
 	if d.status == 404 {
 		e := openai.Forbidden(d.message)
@@ -211,6 +234,10 @@ func (anthropicCodec) parse(ep llmEndpoint, body []byte) (*llmRequest, error) {
 	out.messages = messagesView(len(r.Messages), func(i int) (string, string) { return r.Messages[i].Role, r.Messages[i].Text })
 	for _, c := range r.ToolCalls {
 		out.toolCalls = append(out.toolCalls, map[string]any{"id": c.ID, "name": c.Name, "arguments": c.Arguments})
+	}
+	out.texts = make([]inspect.Text, len(r.Texts))
+	for i, t := range r.Texts {
+		out.texts[i] = inspect.Text{Field: t.Path, Value: t.Value}
 	}
 	return out, nil
 }
@@ -260,6 +287,8 @@ func (anthropicCodec) errorBody(d denial) []byte {
 		return anthropic.ErrorBody(anthropic.Unauthenticated(d.message))
 	case denyUnavailable:
 		return anthropic.ErrorBody(anthropic.Unavailable(d.message))
+	case denyRateLimited:
+		return anthropic.ErrorBody(anthropic.RateLimited(d.message))
 	}
 	e := anthropic.Forbidden(d.message)
 	if d.status == 404 {

@@ -10,6 +10,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/agentguard/agentguard/pkg/config"
+	"github.com/agentguard/agentguard/pkg/inspect"
 	"github.com/agentguard/agentguard/pkg/policy"
 	"github.com/agentguard/agentguard/pkg/protocol/mcp"
 	"github.com/agentguard/agentguard/pkg/sse"
@@ -32,11 +33,14 @@ type mcpState struct {
 	listIDs   map[string]bool // tools/list request ids still unanswered
 	record    *telemetry.MCPRecord
 	// response
-	sse       *sse.Scanner
-	json      bool
-	jsonBuf   []byte
-	done      bool // nothing left to filter: pass the rest through
-	getStream bool // the response is a GET's server stream
+	sse     *sse.Scanner
+	json    bool
+	jsonBuf []byte
+	done    bool // nothing left to filter: pass the rest through
+	// inspectResp: the profile inspects responses and a request was
+	// forwarded, so every message of the answer is read.
+	inspectResp bool
+	getStream   bool // the response is a GET's server stream
 }
 
 func (h *mcpHandler) needsBody(*Exchange) bool { return true }
@@ -103,6 +107,9 @@ func (h *mcpHandler) decide(x *Exchange, body []byte) Result {
 		if !d.Allow {
 			return x.deny(policyDenial(d))
 		}
+		if r := x.takeLimits(&in); r != nil {
+			return *r
+		}
 		return x.allow(d, nil)
 	}
 	b, err := mcp.Parse(body, h.limits())
@@ -116,17 +123,38 @@ func (h *mcpHandler) decide(x *Exchange, body []byte) Result {
 		return x.fail(err)
 	}
 	x.mcp.body = b
+	sc, owner, redacted, err := x.inspectMCPRequest(b, body)
+	if err != nil {
+		return x.fail(err)
+	}
+	if sc.failed != nil {
+		return x.deny(*sc.failed)
+	}
+	if sc.deny != nil {
+		return x.deny(*sc.deny)
+	}
 	rec := x.mcpRecord()
 	if b.Batch {
 		rec.Batch = len(b.Messages)
 	}
 	var deciding *policy.Decision
+	// limited are the messages limits count: requests and notifications,
+	// not a client's answers to the server.
+	var limited []*policy.Input
+	var limitedMsg []int
 	x.mcp.allowed = make([]bool, len(b.Messages))
 	base := x.input()
 	pv := x.header.Get(mcp.HeaderProtocolVersion)
 	for i := range b.Messages {
 		m := &b.Messages[i]
 		in := base
+		var found []inspect.Finding
+		for _, f := range sc.findings {
+			if owner[f.Text] == i {
+				found = append(found, f)
+			}
+		}
+		in.Findings = policyFindings(found, sc.actions)
 		in.MCP = &policy.MCP{
 			Method: m.Method, ID: m.ID.String(), Server: x.mcp.server, Tool: m.Tool,
 			Arguments: m.Arguments, ResourceURI: m.ResourceURI, Prompt: m.Prompt,
@@ -139,11 +167,17 @@ func (h *mcpHandler) decide(x *Exchange, body []byte) Result {
 		if err != nil {
 			return x.fail(err)
 		}
-		rec.Calls = append(rec.Calls, x.callRecord(m, d))
+		rec.Calls = append(rec.Calls, x.callRecord(m, d, len(found) > 0))
+		if m.Method != "" {
+			limited, limitedMsg = append(limited, &in), append(limitedMsg, i)
+		}
 		x.mcp.allowed[i] = d.Allow
 		if !d.Allow && deciding == nil {
 			dd := d
 			deciding = &dd
+		}
+		if d.Allow && m.Kind == mcp.KindRequest && len(x.profile.inspect.response) > 0 {
+			x.mcp.inspectResp = true
 		}
 		if d.Allow && m.Method == "tools/list" && m.Kind == mcp.KindRequest {
 			if x.mcp.listIDs == nil {
@@ -156,23 +190,38 @@ func (h *mcpHandler) decide(x *Exchange, body []byte) Result {
 		// All or nothing: a batch with one denied call is not forwarded.
 		return x.deny(policyDenial(*deciding))
 	}
+	if r := x.takeLimits(limited...); r != nil {
+		for _, j := range x.lim.refused {
+			c := &rec.Calls[limitedMsg[j]]
+			c.Decision, c.Rule = "deny", x.rec.Rule
+		}
+		return *r
+	}
 	var allowRule policy.Decision
 	allowRule.Allow = true
 	if len(rec.Calls) == 1 {
 		allowRule.Rule = rec.Calls[0].Rule
 	}
-	return x.allow(allowRule, nil)
+	var r Result
+	if len(redacted) != len(body) || string(redacted) != string(body) {
+		// The server gets the arguments with the secrets masked.
+		r.replace(redacted)
+		r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: "content-length", Value: strconv.Itoa(len(redacted))})
+	}
+	return x.allow(allowRule, &r)
 }
 
 // callRecord is the audit entry of one message. Argument values are kept
 // only for tools the profile marks loggable; otherwise only their names.
-func (x *Exchange) callRecord(m *mcp.Message, d policy.Decision) telemetry.MCPCall {
+func (x *Exchange) callRecord(m *mcp.Message, d policy.Decision, found bool) telemetry.MCPCall {
 	c := telemetry.MCPCall{Method: m.Method, ID: m.ID.String(), Tool: m.Tool, Rule: d.Rule, Decision: "allow"}
 	if !d.Allow {
 		c.Decision = "deny"
 	}
 	if len(m.Arguments) > 0 {
-		if x.argsLoggable(m.Tool) {
+		// Arguments a detector found something in are never recorded,
+		// even for a loggable tool: only their names.
+		if !found && x.argsLoggable(m.Tool) {
 			c.Arguments = append([]byte(nil), m.Arguments...)
 		} else {
 			gjson.ParseBytes(m.Arguments).ForEach(func(k, _ gjson.Result) bool {
@@ -205,6 +254,8 @@ func (h *mcpHandler) reject(x *Exchange, d denial) *Reply {
 		code = mcp.CodeUnavailable
 	case denyMalformed:
 		code = mcp.CodeInvalidRequest
+	case denyRateLimited:
+		code = mcp.CodeRateLimited
 	}
 	if pe := x.mcp.parseErr; pe != nil {
 		return jsonReply(d.status, pe.Body())
@@ -215,6 +266,9 @@ func (h *mcpHandler) reject(x *Exchange, d denial) *Reply {
 	data := map[string]string{}
 	if d.rule != "" {
 		data["rule"] = d.rule
+	}
+	if d.limit != nil && d.limit.retryAfter != "" {
+		data["retry_after"] = d.limit.retryAfter // seconds, for clients that see no HTTP headers
 	}
 	b := x.mcp.body
 	if b == nil && len(x.body) > 0 && d.kind != denyTooLarge {
@@ -254,7 +308,7 @@ func (h *mcpHandler) responseHeaders(x *Exchange, status int, hd Header) Result 
 	// them: read it whole. A POST's response is read while tools/list
 	// answers are pending.
 	st.getStream = x.req.Method == "GET"
-	if len(st.listIDs) == 0 && !st.getStream || status < 200 || status > 299 {
+	if len(st.listIDs) == 0 && !st.getStream && !st.inspectResp || status < 200 || status > 299 {
 		return Result{ResponseBodyMode: BodyNone}
 	}
 	if enc := strings.ToLower(hd.Get("content-encoding")); enc != "" && enc != "identity" {
@@ -274,7 +328,7 @@ func (h *mcpHandler) responseHeaders(x *Exchange, status int, hd Header) Result 
 	case st.getStream:
 		return Result{ResponseBodyMode: BodyNone}
 	}
-	return x.fail(fmt.Errorf("tools/list answered with content-type %q, which cannot be filtered", ct))
+	return x.fail(fmt.Errorf("an answer to be filtered or inspected came with content-type %q", ct))
 }
 
 func (h *mcpHandler) responseBody(x *Exchange, chunk []byte, end bool) (Result, error) {
@@ -345,9 +399,12 @@ func (h *mcpHandler) sseResponse(x *Exchange, chunk []byte, end bool) (Result, e
 			out = append(out, ev.Raw...)
 			continue
 		}
+		if data == nil {
+			continue // a server message inspection withheld
+		}
 		out = append(out, sse.Encode(ev.Name, ev.ID, ev.Retry, data)...)
 	}
-	if ferr != nil || end || len(st.listIDs) == 0 && !st.getStream {
+	if ferr != nil || end || len(st.listIDs) == 0 && !st.getStream && !st.inspectResp {
 		// Nothing left to filter, or nothing more can be: release what is
 		// held and stop parsing.
 		out = append(out, st.sse.Pending()...)
@@ -376,16 +433,19 @@ func (h *mcpHandler) filterMessages(x *Exchange, body []byte) ([]byte, bool, err
 		i := 0
 		var ferr error
 		root.ForEach(func(_, v gjson.Result) bool {
-			if i > 0 {
-				out = append(out, ',')
-			}
-			i++
 			nb, changed, err := h.filterOne(x, []byte(v.Raw))
 			if err != nil {
 				ferr = err
 				return false
 			}
 			changedAny = changedAny || changed
+			if nb == nil {
+				return true // dropped by inspection
+			}
+			if i > 0 {
+				out = append(out, ',')
+			}
+			i++
 			out = append(out, nb...)
 			return true
 		})
@@ -408,19 +468,31 @@ func (h *mcpHandler) filterOne(x *Exchange, msg []byte) ([]byte, bool, error) {
 		}
 	}
 	if !gjson.GetBytes(msg, "result.tools").Exists() {
-		return msg, false, nil
+		if len(x.profile.inspect.response) == 0 {
+			return msg, false, nil
+		}
+		return h.inspectMCPResponse(x, msg)
 	}
 	if gjson.GetBytes(msg, "error").Exists() {
 		return nil, false, errors.New("a message with both result and error")
 	}
+	in := msg
+	var poisoned map[string]bool
+	if len(x.profile.inspect.response) > 0 {
+		var err error
+		if in, poisoned, err = h.inspectToolsList(x, msg); err != nil {
+			return nil, false, err
+		}
+	}
 	removed := 0
-	out, changed, err := mcp.FilterToolsList(msg, func(name string) bool {
-		ok := x.profile.policy.ToolAllowed(&x.agent, st.server, name)
+	out, changed, err := mcp.FilterToolsList(in, func(name string) bool {
+		ok := x.profile.policy.ToolAllowed(&x.agent, st.server, name) && !poisoned[name]
 		if !ok {
 			removed++
 		}
 		return ok
 	})
+	changed = changed || len(in) != len(msg)
 	if err != nil {
 		return nil, false, fmt.Errorf("filter tools/list: %w", err)
 	}

@@ -12,6 +12,9 @@ type Outcome struct {
 	Reply    *Reply // nil when allowed
 	Headers  []HeaderValue
 	Remove   []string
+	// Body is the request body sent upstream (redacted where the profile
+	// redacts); nil when denied.
+	Body []byte
 	// Err is the internal failure behind an "error" decision: for the
 	// operator at the terminal, never sent to a client.
 	Err error
@@ -34,7 +37,14 @@ func (e *Engine) Evaluate(ctx context.Context, m Meta, h Header, body []byte) Ou
 	}
 	collect(res)
 	if res.Reply == nil && body != nil {
-		collect(x.RequestBody(body, true))
+		r := x.RequestBody(body, true)
+		collect(r)
+		if r.Reply == nil {
+			out.Body = body
+			if r.BodySet {
+				out.Body = r.Body
+			}
+		}
 	}
 	out.Decision, out.Rule, out.Reason, out.Err = x.rec.Decision, x.rec.Rule, x.rec.Reason, x.lastErr
 	if out.Reply != nil {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/agentguard/agentguard/pkg/config"
 	"github.com/agentguard/agentguard/pkg/identity"
+	"github.com/agentguard/agentguard/pkg/inspect"
 	"github.com/agentguard/agentguard/pkg/policy"
 	"github.com/agentguard/agentguard/pkg/pricing"
 )
@@ -24,6 +25,8 @@ type Runtime struct {
 	timeout  time.Duration
 	prices   *pricing.Table
 	failOpen bool // for requests that match no profile
+	// detectors run the profiles' inspection; nil when none inspects.
+	detectors *inspect.Set
 }
 
 type agentInfo struct {
@@ -41,6 +44,8 @@ type Profile struct {
 	failOpen       bool
 	maxBody        int64
 	logArgs        []string
+	inspect        profileInspect
+	limits         []*profileLimit
 }
 
 // Compile turns a validated config into a Runtime, compiling every CEL
@@ -78,6 +83,9 @@ func Compile(f *config.File, source string) (*Runtime, error) {
 		}
 	}
 	var es config.Errors
+	if rt.detectors, err = buildDetectors(f); err != nil {
+		es = append(es, config.Error{Path: "detectors", Msg: err.Error()})
+	}
 	for i := range f.Profiles {
 		pc := &f.Profiles[i]
 		path := fmt.Sprintf("profiles[%d]", i)
@@ -88,12 +96,16 @@ func Compile(f *config.File, source string) (*Runtime, error) {
 		}
 		set, perrs := policy.Compile(env, pc, path, f.CELCostLimit)
 		es = append(es, perrs...)
+		lims, lerrs := compileLimits(env, pc, path, f.CELCostLimit)
+		es = append(es, lerrs...)
 		p := &Profile{
 			Name: pc.Name, Protocol: pc.Protocol, cfg: pc,
 			resolver: res, policy: set,
 			failOpen: pc.FailureMode == "open",
 			maxBody:  pc.MaxBodyBytes,
 			logArgs:  pc.Audit.LogArguments,
+			inspect:  newProfileInspect(pc, &f.Detectors),
+			limits:   lims,
 		}
 		h, err := newHandler(pc)
 		if err != nil {

@@ -19,6 +19,9 @@ type Meta struct {
 	// RequestBodyMode is how Envoy will send the request body, from the
 	// protocol_config of the first message; BodyModeUnchanged when unknown.
 	RequestBodyMode BodyMode
+	// Adapter names the Envoy API that asked ("ext_proc", "ext_authz"),
+	// for the audit record.
+	Adapter string
 }
 
 // selectProfile picks the profile: Envoy's explicit choice first, then the

@@ -6,10 +6,15 @@ import (
 	"encoding/hex"
 	"net/url"
 	"strings"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/agentguard/agentguard/pkg/config"
 	"github.com/agentguard/agentguard/pkg/credentials"
+	"github.com/agentguard/agentguard/pkg/inspect"
 	"github.com/agentguard/agentguard/pkg/policy"
+	"github.com/agentguard/agentguard/pkg/protocol/jsonscan"
 )
 
 // webhookHandler governs an orchestrator that receives webhooks: a delivery
@@ -68,6 +73,12 @@ func (h *webhookHandler) decide(x *Exchange, body []byte) Result {
 				message: "webhook signature missing or invalid"})
 		}
 		in.Webhook = &policy.Webhook{Verified: true, Event: x.header.Get(h.cfg.EventHeader), Delivery: x.header.Get(h.cfg.DeliveryHeader)}
+		sc := x.scan(dirRequest, webhookTexts(body))
+		if d := firstOf(sc.failed, sc.deny); d != nil {
+			return x.deny(*d)
+		}
+		x.insp.reqFindings = policyFindings(sc.findings, sc.actions)
+		in.Findings = x.insp.reqFindings
 	}
 	d, err := x.decidePolicy(&in)
 	if err != nil {
@@ -75,6 +86,9 @@ func (h *webhookHandler) decide(x *Exchange, body []byte) Result {
 	}
 	if !d.Allow {
 		return x.deny(policyDenial(d))
+	}
+	if r := x.takeLimits(&in); r != nil {
+		return *r
 	}
 	return x.allow(d, nil)
 }
@@ -94,3 +108,21 @@ func validSignature(secret string, body []byte, header string) bool {
 	mac.Write(body)
 	return hmac.Equal(got, mac.Sum(nil))
 }
+
+// webhookTexts are the strings of a delivery: every string of a JSON
+// body (a pull request's title, body, diff hunks), or the body itself.
+// Deliveries are only inspected, never rewritten: a changed body would
+// fail the signature check of whoever receives it next.
+func webhookTexts(body []byte) []inspect.Text {
+	if jsonscan.CheckObject(body, webhookMaxDepth) == "" {
+		var p jsonscan.Path
+		return jsonTexts(nil, gjson.ParseBytes(body), &p, nil)
+	}
+	if !utf8.Valid(body) {
+		return nil
+	}
+	return []inspect.Text{{Field: "", Value: string(body)}}
+}
+
+// webhookMaxDepth bounds the nesting of a delivery read for inspection.
+const webhookMaxDepth = 64

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/agentguard/agentguard/pkg/config"
 	"github.com/agentguard/agentguard/pkg/engine"
 	"github.com/agentguard/agentguard/pkg/telemetry"
 	"github.com/agentguard/agentguard/policies"
@@ -78,7 +79,16 @@ func benchClient(b *testing.B, srv extprocv3.ExternalProcessorServer) extprocv3.
 // (request headers, a 1 KB tools/call body, response headers) over gRPC,
 // for agentguard and for a no-op server in the same run. Report the ratio.
 func BenchmarkMCPRequestPath(b *testing.B) {
-	rt, err := engine.LoadFile("bench", policies.CodeReview)
+	// The default deployment without its rate limits, which a benchmark
+	// would exhaust in its first second.
+	f, err := config.Parse("bench", policies.CodeReview)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range f.Profiles {
+		f.Profiles[i].Limits = nil
+	}
+	rt, err := engine.Compile(f, "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -200,10 +200,11 @@ func TestAllowSetsRouteAndStripsInternalHeaders(t *testing.T) {
 	if r.GetImmediateResponse() != nil || r.GetRequestBody() == nil {
 		t.Fatalf("want CONTINUE on the body, got %v", r)
 	}
-	// Response is plain JSON for a tools/call: agentguard asks for no body.
+	// The default deployment redacts secrets in tool results: the JSON
+	// answer to a tools/call is read whole.
 	r = c.responseHeaders(map[string]string{":status": "200", "content-type": "application/json"}, false)
-	if m := r.GetModeOverride(); m == nil || m.GetResponseBodyMode() != filterv3.ProcessingMode_NONE {
-		t.Errorf("mode_override %v, want response body NONE", m)
+	if m := r.GetModeOverride(); m == nil || m.GetResponseBodyMode() != filterv3.ProcessingMode_BUFFERED {
+		t.Errorf("mode_override %v, want response body BUFFERED", m)
 	}
 }
 

@@ -118,7 +118,7 @@ func streamEndKind(ctx context.Context, err error) string {
 
 // metaOf reads what Envoy tells about the exchange besides headers.
 func metaOf(ctx context.Context, req *extprocv3.ProcessingRequest) engine.Meta {
-	var m engine.Meta
+	m := engine.Meta{Adapter: "ext_proc"}
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if v := md.Get(ProfileMetadataKey); len(v) > 0 {
 			m.Profile = v[0]

@@ -21,6 +21,7 @@ func NewEnv() (*cel.Env, error) {
 		cel.Variable("mcp", m),
 		cel.Variable("llm", m),
 		cel.Variable("webhook", m),
+		cel.Variable("findings", cel.ListType(m)),
 		cel.OptionalTypes(),
 		cel.CrossTypeNumericComparisons(true),
 		ext.Strings(),
@@ -35,8 +36,8 @@ func NewEnv() (*cel.Env, error) {
 // activation resolves CEL variables from an Input, building each one only
 // when a rule reads it and only once per decision.
 type activation struct {
-	in                              *Input
-	agent, req, profile, mcpv, llmv any
+	in                                        *Input
+	agent, req, profile, mcpv, llmv, findings any
 }
 
 var _ interpreter.Activation = (*activation)(nil)
@@ -84,6 +85,16 @@ func (a *activation) ResolveName(name string) (any, bool) {
 			w = &Webhook{}
 		}
 		return map[string]any{"verified": w.Verified, "event": w.Event, "delivery": w.Delivery}, true
+	case "findings":
+		if a.findings == nil {
+			fs := make([]map[string]any, len(a.in.Findings))
+			for i, f := range a.in.Findings {
+				fs[i] = map[string]any{"detector": f.Detector, "rule": f.Rule, "severity": f.Severity,
+					"field": f.Field, "score": f.Score, "action": f.Action}
+			}
+			a.findings = fs
+		}
+		return a.findings, true
 	case "llm":
 		if a.llmv == nil {
 			a.llmv = llmValue(a.in.LLM)

@@ -39,6 +39,19 @@ type Input struct {
 	MCP      *MCP // nil outside MCP profiles
 	LLM      *LLM // nil outside LLM profiles
 	Webhook  *Webhook
+	// Findings are what inspection found in the message, whatever its
+	// action (a redacted span is still a finding, with Redacted set).
+	Findings []Finding
+}
+
+// Finding is a detector's finding as policies see it: never the value.
+type Finding struct {
+	Detector string // secrets, pii, injection, classifier
+	Rule     string // the detector's rule: aws-access-token, credit_card, model
+	Severity string // low, medium, high, critical
+	Field    string // the path of the text in the message
+	Score    float64
+	Action   string // deny, redact, log: what the profile does with it
 }
 
 // Webhook is a webhook delivery as policies see it.

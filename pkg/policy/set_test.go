@@ -124,6 +124,19 @@ func TestDecide(t *testing.T) {
 		}, in: callIn("github", "get_pull_request", `{}`), mcp: testMCP(),
 			want: policy.Decision{Allow: true, Rule: "any"}},
 
+		// findings: what inspection found, never the value.
+		{name: "findings deny on a rule", rules: []config.Policy{
+			deny("no-ssn", `findings.exists(f, f.detector == "pii" && f.rule == "us_ssn")`),
+		}, in: withFindings(httpIn("/"), policy.Finding{Detector: "pii", Rule: "us_ssn", Severity: "high", Action: "log"}),
+			want: policy.Decision{Rule: "no-ssn", Message: "no-ssn says no"}},
+		{name: "findings by severity and score", rules: []config.Policy{
+			deny("risky", `findings.exists(f, f.severity in ["high", "critical"] && f.score > 0.8)`),
+		}, in: withFindings(httpIn("/"), policy.Finding{Detector: "injection", Rule: "model", Severity: "medium", Score: 0.9}),
+			want: policy.Decision{Allow: true}},
+		{name: "no findings is an empty list", rules: []config.Policy{
+			require("clean", `size(findings) == 0`),
+		}, in: httpIn("/"), want: policy.Decision{Allow: true}},
+
 		// Rules are evaluated in order, and the first denial ends evaluation.
 		{name: "first deny wins", rules: []config.Policy{
 			deny("first", `true`),
@@ -461,4 +474,9 @@ func TestArgumentLookupFoldsCase(t *testing.T) {
 	if d, _ := s.Decide(context.Background(), callIn("github", "create_review", `{"event":"COMMENT","opts":{"mode":"soft"}}`)); !d.Allow {
 		t.Errorf("allowed arguments denied: %+v", d)
 	}
+}
+
+func withFindings(in *policy.Input, fs ...policy.Finding) *policy.Input {
+	in.Findings = fs
+	return in
 }

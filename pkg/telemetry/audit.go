@@ -16,6 +16,7 @@ import (
 // where the profile marks the tool loggable; otherwise only their names.
 type Record struct {
 	Time      time.Time
+	Adapter   string // ext_proc, ext_authz
 	RequestID string
 	Profile   string
 	Agent     string
@@ -36,6 +37,31 @@ type Record struct {
 	// request, which did reach the upstream.
 	ResponseErr string
 	FailedOpen  bool
+	// ResponseDecision is what inspection did to the answer of an allowed
+	// request (redact, deny: withheld), by ResponseRule.
+	ResponseDecision, ResponseRule string
+	// Findings are what the detectors found, never the values; at most
+	// MaxAuditFindings, the rest counted in FindingsDropped.
+	Findings        []Finding
+	FindingsDropped int
+}
+
+// MaxAuditFindings bounds the findings one record carries.
+const MaxAuditFindings = 32
+
+// Finding is a detector finding in the audit record: where and what, with
+// a keyed short hash to correlate repeats, never the matched value.
+type Finding struct {
+	Direction string  `json:"direction"`
+	Detector  string  `json:"detector"`
+	Rule      string  `json:"rule"`
+	Severity  string  `json:"severity"`
+	Field     string  `json:"field"`
+	Start     int     `json:"start"`
+	End       int     `json:"end"`
+	Score     float64 `json:"score,omitempty"`
+	Hash      string  `json:"hash,omitempty"`
+	Action    string  `json:"action"`
 }
 
 // MCPRecord is the MCP part of a record.
@@ -109,6 +135,7 @@ func (a *Auditor) Write(r *Record) {
 			attrs = append(attrs, slog.String(k, clip(v)))
 		}
 	}
+	add("adapter", r.Adapter)
 	add("spiffe", r.SPIFFE)
 	add("identity_source", r.IDSource)
 	add("method", r.Method)
@@ -178,10 +205,23 @@ func (a *Auditor) Write(r *Record) {
 		}
 		attrs = append(attrs, slog.Group("llm", g...))
 	}
+	add("response_decision", r.ResponseDecision)
+	add("response_rule", r.ResponseRule)
 	add("stream_error", r.StreamErr)
 	add("response_error", r.ResponseErr)
 	if r.FailedOpen {
 		attrs = append(attrs, slog.Bool("failed_open", true))
+	}
+	if len(r.Findings) > 0 {
+		fs := make([]Finding, len(r.Findings))
+		for i, f := range r.Findings {
+			f.Field = clip(f.Field)
+			fs[i] = f
+		}
+		attrs = append(attrs, slog.Any("findings", fs))
+		if r.FindingsDropped > 0 {
+			attrs = append(attrs, slog.Int("findings_dropped", r.FindingsDropped))
+		}
 	}
 	// The record's time is when the request arrived, not when it was written.
 	rec := slog.NewRecord(r.Time.UTC(), slog.LevelInfo, "audit", 0)

@@ -22,7 +22,15 @@ type Metrics struct {
 	CostUSD         *prometheus.CounterVec   // provider, agent, model, workflow
 	UsageMissing    *prometheus.CounterVec   // provider
 	RuleViolations  *prometheus.CounterVec   // profile, rule (response rules)
+	Findings        *prometheus.CounterVec   // profile, direction, detector, rule, action
+	DetectorErrors  *prometheus.CounterVec   // profile, detector, mode
 	ConfigInfo      *prometheus.GaugeVec     // source, hash
+	// Limits: decisions by result (allowed, limited, too_large,
+	// unavailable), calls the shared backend did not serve, and what each
+	// agent's latest request left of the limit it was charged to.
+	LimitDecisions       *prometheus.CounterVec // profile, limit, result
+	LimitBackendFailures *prometheus.CounterVec // mode (open|closed)
+	LimitRemaining       *prometheus.GaugeVec   // profile, limit, agent
 }
 
 // NewMetrics registers agentguard's metrics on a new registry, with the Go
@@ -80,13 +88,34 @@ func NewMetrics() *Metrics {
 			Name: "agentguard_response_rule_violations_total",
 			Help: "Answers that violated a response rule (recorded, not enforced: the answer had passed), by profile and rule.",
 		}, []string{"profile", "rule"}),
+		Findings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentguard_inspect_findings_total",
+			Help: "Detector findings, by profile, direction (request, response), detector, rule and the action taken (deny, redact, log).",
+		}, []string{"profile", "direction", "detector", "rule", "action"}),
+		DetectorErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentguard_inspect_detector_errors_total",
+			Help: "Detectors that could not decide (a classifier service timed out), by profile, detector and the failure mode applied.",
+		}, []string{"profile", "detector", "mode"}),
 		ConfigInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "agentguard_config_info",
 			Help: "The config being served (value 1), by source and content hash.",
 		}, []string{"source", "hash"}),
+		LimitDecisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentguard_limit_decisions_total",
+			Help: "Limit decisions, by profile, limit and result (allowed, limited, too_large: the request alone exceeds the limit, unavailable: the shared backend failed closed).",
+		}, []string{"profile", "limit", "result"}),
+		LimitBackendFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "agentguard_limit_backend_failures_total",
+			Help: "Limit calls the shared backend (Redis) did not serve — an error, a timeout, or skipped in the back-off after one — by the failure mode applied (open: per-replica limits, closed: refused).",
+		}, []string{"mode"}),
+		LimitRemaining: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "agentguard_limit_remaining",
+			Help: "Units left in the bucket an agent's latest request was charged to (requests, tokens or USD), by profile, limit and agent (configured agents; anonymous; other).",
+		}, []string{"profile", "limit", "agent"}),
 	}
 	reg.MustRegister(m.Requests, m.MCPCalls, m.DecisionSeconds, m.Reloads, m.StreamErrors,
 		m.Failures, m.ToolsFiltered, m.PolicyErrors, m.Tokens, m.CostUSD, m.UsageMissing, m.RuleViolations, m.ConfigInfo,
+		m.Findings, m.DetectorErrors, m.LimitDecisions, m.LimitBackendFailures, m.LimitRemaining,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
