@@ -45,6 +45,8 @@ type exchange struct {
 	status        int
 	ctype         string
 	chunks        []string // the answer, as the upstream sent it
+	// limitsCharged: an ext_authz Check already charged the limits.
+	limitsCharged bool
 }
 
 // outcome is what the client (and the upstream) saw.
@@ -56,7 +58,7 @@ type outcome struct {
 
 func (c exchange) run(t *testing.T, e *Engine) outcome {
 	t.Helper()
-	x := e.Start(context.Background(), Meta{Profile: c.profile, RequestBodyMode: BodyBuffered})
+	x := e.Start(context.Background(), Meta{Profile: c.profile, RequestBodyMode: BodyBuffered, LimitsCharged: c.limitsCharged})
 	h := Header{":method": "POST", ":path": c.path, ":authority": "upstream", "content-type": "application/json", "x-agent-id": "reviewer"}
 	for k, v := range c.headers {
 		h[k] = v

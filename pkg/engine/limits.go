@@ -138,6 +138,15 @@ func (x *Exchange) takeLimits(ins ...*policy.Input) *Result {
 			takes = addTake(takes, l, key, x.limitUnits(l), i)
 		}
 	}
+	if x.meta.LimitsCharged {
+		// Charged by the Check that let the request through: remember the
+		// same estimate, to correct it with the real usage; the zero
+		// window is the current one.
+		for _, t := range takes {
+			x.lim.charges = append(x.lim.charges, limitCharge{lim: t.lim, key: t.key, n: t.n})
+		}
+		return nil
+	}
 	for i := range takes {
 		t := &takes[i]
 		d, err := x.e.limits.Take(ctx, t.key, t.lim.spec, t.n)

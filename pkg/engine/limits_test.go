@@ -366,3 +366,23 @@ func TestLimitCompileErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestLimitChargedByExtAuthz: behind a waypoint with both attachments the
+// Check charges the estimate and the ext_proc stream of the same request
+// takes nothing, only correcting the estimate with the real usage.
+func TestLimitChargedByExtAuthz(t *testing.T) {
+	clk := &testClock{t: limitsEpoch}
+	e, _ := limitsEngine(t, clk, nil)
+	mustPass(t, e, openaiChat(100)) // the Check: 1 request, an estimate of 101 tokens
+	stream := openaiChat(100)
+	stream.limitsCharged = true
+	stream.status, stream.ctype = 200, "text/event-stream"
+	stream.chunks = []string{chatStreamUsage(100, 800)}
+	mustPass(t, e, stream)
+	if got := usedOf(t, e, "openai", "requests", "reviewer"); !near(got, 1) {
+		t.Errorf("requests used %v, want 1: the stream must not charge again", got)
+	}
+	if got := usedOf(t, e, "openai", "tokens", "reviewer"); !near(got, 900) {
+		t.Errorf("tokens used %v, want the real 900", got)
+	}
+}

@@ -22,6 +22,12 @@ type Meta struct {
 	// Adapter names the Envoy API that asked ("ext_proc", "ext_authz"),
 	// for the audit record.
 	Adapter string
+	// LimitsCharged: an ext_authz Check in the same proxy already charged
+	// this request's limits (a waypoint with both attachments). The
+	// stream then takes nothing and only corrects the estimate with the
+	// real usage, so a request is charged once. Set from Envoy's config
+	// (gRPC initial metadata), never from a client header.
+	LimitsCharged bool
 }
 
 // selectProfile picks the profile: Envoy's explicit choice first, then the

@@ -2,6 +2,7 @@ package extproc
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	extprocv3 "github.com/envoyproxy/go-control-plane/envoy/service/ext_proc/v3"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/tidwall/gjson"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/agentguard/agentguard/policies"
 )
@@ -521,4 +523,21 @@ func TestDenialStatusOption(t *testing.T) {
 		t.Fatalf("want a 200 denial, got %v", ir)
 	}
 	checkJSONRPCError(t, ir, -32051, `"del-1"`, "no-destructive-tools")
+}
+
+// The ambient overlay's second attachment says, in Envoy's gRPC initial
+// metadata, that ext_authz charged the limits; any other value does not.
+func TestLimitsChargedMetadata(t *testing.T) {
+	for _, c := range []struct {
+		md   []string
+		want bool
+	}{{[]string{LimitsMetadataKey, "charged"}, true}, {[]string{LimitsMetadataKey, "yes"}, false}, {nil, false}} {
+		ctx := context.Background()
+		if c.md != nil {
+			ctx = metadata.NewIncomingContext(ctx, metadata.Pairs(c.md...))
+		}
+		if got := metaOf(ctx, &extprocv3.ProcessingRequest{}).LimitsCharged; got != c.want {
+			t.Errorf("metadata %v: LimitsCharged %v, want %v", c.md, got, c.want)
+		}
+	}
 }

@@ -20,6 +20,12 @@ import (
 // Envoy sets it per listener or route with grpc_initial_metadata.
 const ProfileMetadataKey = "x-agentguard-profile"
 
+// LimitsMetadataKey, set to "charged" in the gRPC initial metadata, says an
+// ext_authz Check in the same proxy already charged each request's limits
+// (the Istio ambient overlay attaches both): the stream only corrects them
+// with the real usage.
+const LimitsMetadataKey = "x-agentguard-limits"
+
 // MaxMessageBytes bounds one ext_proc message agentguard accepts: a body at
 // the largest max_body_bytes a profile may set (64 MiB) plus headers.
 const MaxMessageBytes = 80 << 20
@@ -122,6 +128,9 @@ func metaOf(ctx context.Context, req *extprocv3.ProcessingRequest) engine.Meta {
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if v := md.Get(ProfileMetadataKey); len(v) > 0 {
 			m.Profile = v[0]
+		}
+		if v := md.Get(LimitsMetadataKey); len(v) > 0 && v[0] == "charged" {
+			m.LimitsCharged = true
 		}
 	}
 	attrs := req.GetAttributes()
