@@ -24,6 +24,7 @@ func (x *Exchange) Finish(streamErr string) {
 	if x.mcp.record != nil {
 		x.rec.MCP = x.mcp.record
 	}
+	x.recordStreamFindings() // a stream that ended early: what it masked
 	m := x.e.metrics
 	profile := x.Profile()
 	if profile == "" {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/tidwall/gjson"
 
@@ -80,33 +81,40 @@ func (s *scanResult) redacts(f *inspect.Finding) bool {
 // scan runs the profile's detectors for dir over texts, and records what
 // they found (audit and metrics).
 func (x *Exchange) scan(dir direction, texts []inspect.Text) scanResult {
+	return x.scanRecord(dir, texts, true)
+}
+
+// scanRecord is scan; record false masks without recording, for texts a
+// stream repeats whole after streaming them (their findings are recorded
+// once, from the stream).
+func (x *Exchange) scanRecord(dir direction, texts []inspect.Text, record bool) scanResult {
 	acts := x.profile.inspect.actions(dir)
 	res := scanResult{texts: texts, actions: acts}
 	if len(acts) == 0 || len(texts) == 0 || x.rt.detectors == nil {
 		return res
 	}
+	if len(texts) >= maxTexts {
+		// jsonTexts stopped reading: what it did not read cannot pass.
+		res.failed = &denial{status: 413, kind: denyTooLarge, rule: "builtin:too-many-texts",
+			message: fmt.Sprintf("the %s holds more than %d strings, more than agentguard inspects", dir, maxTexts)}
+		return res
+	}
 	rep := x.rt.detectors.Scan(x.deadline(), texts, func(name string) bool { _, ok := acts[name]; return ok })
 	res.findings = rep.Findings
+	if rep.Truncated {
+		// More findings than are kept: some spans would not be masked.
+		res.failed = &denial{status: 413, kind: denyTooLarge, rule: "builtin:too-many-findings",
+			message: fmt.Sprintf("the %s holds more findings than agentguard inspects", dir)}
+	}
 	for _, fe := range rep.Failed {
-		// A classifier service fails by its own mode; a local detector
-		// fails only when the message's deadline passed, by the profile's.
-		closed, ok := x.profile.inspect.failClosed[fe.Detector]
-		if !ok {
-			closed = !x.profile.failOpen
-		}
-		mode := "open"
-		if closed {
-			mode = "closed"
-		}
-		x.e.metrics.DetectorErrors.WithLabelValues(x.profile.Name, fe.Detector, mode).Inc()
-		x.e.log.Warn("detector could not decide", "profile", x.profile.Name, "request_id", x.req.ID,
-			"detector", fe.Detector, "mode", mode, "err", fe.Err)
-		if closed && res.failed == nil {
+		if closed := x.detectorFailed(fe); closed && res.failed == nil {
 			res.failed = &denial{status: 503, kind: denyUnavailable, rule: "builtin:detector-unavailable",
 				message: fmt.Sprintf("the %s detector could not inspect this message", fe.Detector)}
 		}
 	}
-	x.recordFindings(dir, res.findings, acts)
+	if record {
+		x.recordFindings(dir, res.findings, acts)
+	}
 	for i := range res.findings {
 		f := &res.findings[i]
 		if acts[f.Detector] == config.ActionDeny {
@@ -116,6 +124,25 @@ func (x *Exchange) scan(dir direction, texts []inspect.Text) scanResult {
 		}
 	}
 	return res
+}
+
+// detectorFailed counts and logs a detector that could not decide, and
+// reports whether its failure closes. A classifier service fails by its
+// own mode; a local detector (past the message's deadline, or over its
+// work budget on hostile input) by the profile's.
+func (x *Exchange) detectorFailed(fe inspect.DetectorError) bool {
+	closed, ok := x.profile.inspect.failClosed[fe.Detector]
+	if !ok {
+		closed = !x.profile.failOpen
+	}
+	mode := "open"
+	if closed {
+		mode = "closed"
+	}
+	x.e.metrics.DetectorErrors.WithLabelValues(x.profile.Name, fe.Detector, mode).Inc()
+	x.e.log.Warn("detector could not decide", "profile", x.profile.Name, "request_id", x.req.ID,
+		"detector", fe.Detector, "mode", mode, "err", fe.Err)
+	return closed
 }
 
 // findingMessage tells the client what was found and where, never the value.
@@ -172,7 +199,11 @@ const maxTexts = 10000
 // jsonTexts appends the string leaves of v, each with its gjson path, to
 // out: tool arguments, tool results and webhook bodies have no fixed shape,
 // and a secret may sit in any string of them. skip names members that
-// hold no free text (ids, types), whose values are not read.
+// hold no free text (ids, types): their values are passed over only when
+// they look structural (a short lowercase identifier such as "text" or
+// "object"), never their subtrees, so a schema property named "type" or
+// a secret put where a type belongs is still read. Object keys are read
+// too (a key can be a secret), with the path of their object.
 func jsonTexts(out []inspect.Text, v gjson.Result, p *jsonscan.Path, skip map[string]bool) []inspect.Text {
 	if len(out) >= maxTexts {
 		return out
@@ -193,8 +224,11 @@ func jsonTexts(out []inspect.Text, v gjson.Result, p *jsonscan.Path, skip map[st
 		})
 	case v.IsObject():
 		v.ForEach(func(k, el gjson.Result) bool {
-			if skip[k.Str] {
+			if skip[k.Str] && el.Type == gjson.String && structural(el.Str) {
 				return true
+			}
+			if secretLike(k.Str) && len(out) < maxTexts {
+				out = append(out, inspect.Text{Field: p.String(), Value: k.Str, Key: true})
 			}
 			m := p.Key(k.Str)
 			out = jsonTexts(out, el, p, skip)
@@ -203,4 +237,70 @@ func jsonTexts(out []inspect.Text, v gjson.Result, p *jsonscan.Path, skip map[st
 		})
 	}
 	return out
+}
+
+// structural reports whether s reads as a name, not as free text: at most
+// 40 bytes of lowercase letters, digits and _ . / -.
+func structural(s string) bool {
+	if len(s) > 40 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == '/' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// repeatedKey reports whether an object in v, at any depth, repeats a
+// member name, exactly or in another case. gjson reads the first copy,
+// most JSON decoders the last, and sjson rewrites only one: a message
+// that repeats names cannot be inspected as its reader will see it.
+func repeatedKey(v gjson.Result, depth int) bool {
+	if depth > 128 {
+		return true
+	}
+	switch {
+	case v.IsArray():
+		rep := false
+		v.ForEach(func(_, el gjson.Result) bool {
+			rep = repeatedKey(el, depth+1)
+			return !rep
+		})
+		return rep
+	case v.IsObject():
+		seen := map[string]bool{}
+		rep := false
+		v.ForEach(func(k, el gjson.Result) bool {
+			name := strings.ToLower(k.Str)
+			if seen[name] {
+				rep = true
+				return false
+			}
+			seen[name] = true
+			rep = repeatedKey(el, depth+1)
+			return !rep
+		})
+		return rep
+	}
+	return false
+}
+
+// secretLike reports whether a member name could be a credential, so it
+// is inspected: long, with letters and digits. Ordinary names
+// (pullNumber, issue_id) are not, and are left out of a prompt-injection
+// model that would read them as words.
+func secretLike(k string) bool {
+	if len(k) < 16 {
+		return false
+	}
+	letter, digit := false, false
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		letter = letter || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		digit = digit || c >= '0' && c <= '9'
+	}
+	return letter && digit
 }

@@ -303,6 +303,9 @@ func (h *llmHandler) responseHeaders(x *Exchange, status int, hd Header) Result 
 		return Result{ResponseBodyMode: BodyNone, RemoveHeaders: remove}
 	}
 	if enc := strings.ToLower(hd.Get("content-encoding")); enc != "" && enc != "identity" {
+		if x.profile.inspect.rewrites(dirResponse) {
+			return x.fail(fmt.Errorf("an answer to inspect came with content-encoding %q", enc))
+		}
 		// Usage cannot be read from a compressed body; the request stands.
 		st.usageMissing = true
 		return Result{ResponseBodyMode: BodyNone}
@@ -320,6 +323,7 @@ func (h *llmHandler) responseHeaders(x *Exchange, status int, hd Header) Result 
 		return r
 	case strings.HasPrefix(ct, "application/json"):
 		if st.resp = x.startResponseInspect(false); st.resp != nil && st.resp.rewrite {
+			st.resp.buffered = true
 			// A finding may change the answer: hold it whole, headers
 			// included, so a withheld answer can still get its own status.
 			return Result{ResponseBodyMode: BodyBuffered, RemoveHeaders: append(remove, "content-length")}
@@ -329,6 +333,9 @@ func (h *llmHandler) responseHeaders(x *Exchange, status int, hd Header) Result 
 		// bounded copy to read usage from.
 		st.json = true
 		return Result{ResponseBodyMode: BodyStreamed, RemoveHeaders: remove}
+	}
+	if x.profile.inspect.rewrites(dirResponse) {
+		return x.fail(fmt.Errorf("an answer to inspect came with content-type %q", ct))
 	}
 	st.usageMissing = true
 	return Result{ResponseBodyMode: BodyNone, RemoveHeaders: remove}
@@ -354,7 +361,7 @@ func (h *llmHandler) responseBody(x *Exchange, chunk []byte, end bool) (Result, 
 		r.SetHeaders = append(r.SetHeaders, HeaderValue{Name: "content-length", Value: strconv.Itoa(len(body))},
 			HeaderValue{Name: "content-type", Value: "application/json"})
 		return r, nil
-	case st.resp != nil && st.resp.rewrite && st.sse == nil:
+	case st.resp != nil && st.resp.buffered:
 		return h.bufferedAnswer(x, chunk, end)
 	case st.json:
 		if len(st.jsonBuf)+len(chunk) <= maxUsageJSON {
@@ -404,7 +411,7 @@ func (h *llmHandler) streamBody(x *Exchange, chunk []byte, end bool) (Result, er
 		for _, ev := range events {
 			st.stream.event(ev)
 			if ri != nil {
-				h.pushEvent(x, ev, nil) // report only
+				_, _ = h.pushEvent(x, ev, nil) // report only: failures are counted
 			}
 		}
 		if err != nil {
@@ -415,7 +422,7 @@ func (h *llmHandler) streamBody(x *Exchange, chunk []byte, end bool) (Result, er
 		}
 		if end {
 			if ri != nil {
-				h.flushEvents(x, nil)
+				_, _ = h.flushEvents(x, nil)
 			}
 			h.finishStream(x)
 		}
@@ -428,17 +435,38 @@ func (h *llmHandler) streamBody(x *Exchange, chunk []byte, end bool) (Result, er
 		}
 		switch {
 		case ri != nil && ri.rewrite:
-			out = h.pushEvent(x, ev, out) // out gets what the redactor releases
+			var perr error
+			if out, perr = h.pushEvent(x, ev, out); perr != nil { // out gets what the redactor releases
+				st.sse = nil
+				var r Result
+				r.replace(out)
+				return r, perr
+			}
 		case ri != nil:
-			h.pushEvent(x, ev, nil) // report only
+			_, _ = h.pushEvent(x, ev, nil) // report only
 			out = append(out, ev.Raw...)
 		default:
 			out = append(out, ev.Raw...)
 		}
 	}
+	if err != nil && ri != nil && ri.rewrite {
+		// An event too large to read cannot be inspected: what is held
+		// goes out inspected, the rest by the failure mode, never raw.
+		out, _ = h.flushEvents(x, out)
+		st.sse = nil
+		st.usageMissing = true
+		var r Result
+		r.replace(out)
+		return r, fmt.Errorf("streamed answer: %w", err)
+	}
 	if err != nil || end {
 		if ri != nil {
-			out = h.flushEvents(x, out)
+			var ferr error
+			if out, ferr = h.flushEvents(x, out); ferr != nil {
+				var r Result
+				r.replace(out)
+				return r, ferr
+			}
 		}
 		out = append(out, st.sse.Pending()...)
 		if err != nil {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/tidwall/gjson"
@@ -18,8 +19,14 @@ type llmResponseInspect struct {
 	// rewrite: a finding may change the answer (redact, deny), so it is
 	// held: a JSON answer whole, a stream's last holdback bytes of text.
 	rewrite bool
-	buf     []byte // a held JSON answer
-	red     *inspect.StreamRedactor[llmHeld]
+	// buffered: a JSON answer, held whole in buf.
+	buffered bool
+	buf      []byte
+	red      *inspect.StreamRedactor[llmHeld]
+	// failedSeen counts the redactor's detector failures handled;
+	// truncSeen and recorded make their reports once.
+	failedSeen          int
+	truncSeen, recorded bool
 }
 
 // llmHeld is an event the stream redactor holds, with the paths of its
@@ -61,6 +68,10 @@ func (x *Exchange) startResponseInspect(stream bool) *llmResponseInspect {
 func (h *llmHandler) inspectAnswer(x *Exchange, body []byte) ([]byte, *Reply, error) {
 	st := &x.llm
 	sc := x.scan(dirResponse, answerTexts(h.codec.provider(), st.req.ep, body))
+	if sc.failed == nil && repeatedKey(gjson.ParseBytes(body), 0) {
+		sc.failed = &denial{status: 502, kind: denyUnavailable, rule: "builtin:repeated-member",
+			message: "the provider's answer repeats a member name and cannot be inspected"}
+	}
 	if d := firstOf(sc.deny, sc.failed); d != nil {
 		x.rec.ResponseDecision, x.rec.ResponseRule = "deny", d.rule
 		x.phase = phaseDone
@@ -124,26 +135,59 @@ func (h *llmHandler) bufferedAnswer(x *Exchange, chunk []byte, end bool) (Result
 }
 
 // pushEvent gives one event of a streamed answer to the redactor and
-// appends what it releases to out.
-func (h *llmHandler) pushEvent(x *Exchange, ev sse.Event, out []byte) []byte {
+// appends what it releases to out. An error means a detector could not
+// decide and its failure closes: the stream must not go on uninspected.
+func (h *llmHandler) pushEvent(x *Exchange, ev sse.Event, out []byte) ([]byte, error) {
 	st := &x.llm
 	held := llmHeld{ev: ev, data: ev.Data}
-	pieces, whole := eventPieces(h.codec.provider(), st.req.ep, ev.Data)
-	if whole {
-		// An event that repeats whole texts is inspected on its own.
+	se := eventPieces(h.codec.provider(), st.req.ep, ev.Data)
+	if se.whole {
+		// An event that repeats whole texts is masked on its own; what it
+		// holds was recorded from the stream, or is recorded here once.
 		var p jsonscan.Path
-		sc := x.scan(dirResponse, jsonTexts(nil, gjson.ParseBytes(ev.Data), &p, answerSkip))
-		if nb, changed, err := inspect.RedactJSON(ev.Data, sc.texts, sc.findings, masks(sc.actions)); err == nil && changed {
+		sc := x.scanRecord(dirResponse, jsonTexts(nil, gjson.ParseBytes(ev.Data), &p, answerSkip), false)
+		if sc.failed != nil {
+			return out, errors.New(sc.failed.message)
+		}
+		nb, changed, err := inspect.RedactJSON(ev.Data, sc.texts, sc.findings, masks(sc.actions))
+		if err != nil {
+			return out, err
+		}
+		if changed {
 			held.data, held.changed = nb, true
 			x.rec.ResponseDecision = "redact"
 		}
 	}
-	ps := make([]inspect.Piece, len(pieces))
-	for i, p := range pieces {
+	ps := make([]inspect.Piece, len(se.pieces))
+	for i, p := range se.pieces {
 		ps[i] = inspect.Piece{Channel: p.channel, Text: p.text}
 		held.paths = append(held.paths, p.path)
 	}
-	return h.emit(x, st.resp.red.Push(x.deadline(), held, ps), out)
+	red := st.resp.red
+	out = h.emit(x, red.Push(x.deadline(), held, ps), out)
+	for _, prefix := range se.closes {
+		out = h.emit(x, red.Close(x.deadline(), prefix), out)
+	}
+	return out, h.streamFailure(x)
+}
+
+// streamFailure is an error when a detector of the stream could not decide
+// and its failure closes.
+func (h *llmHandler) streamFailure(x *Exchange) error {
+	ri := x.llm.resp
+	_, truncated, failed := ri.red.Findings()
+	for _, fe := range failed[ri.failedSeen:] {
+		if x.detectorFailed(fe) && ri.rewrite {
+			ri.failedSeen = len(failed)
+			return fmt.Errorf("inspecting the stream: %w", fe)
+		}
+	}
+	ri.failedSeen = len(failed)
+	if truncated && !ri.truncSeen {
+		ri.truncSeen = true
+		x.e.log.Warn("stream findings over the record's cap", "profile", x.profile.Name, "request_id", x.req.ID)
+	}
+	return nil
 }
 
 // emit appends released events to out, rewritten where masked. With
@@ -180,16 +224,24 @@ func (h *llmHandler) emit(x *Exchange, rs []inspect.Released[llmHeld], out []byt
 
 // flushEvents releases what the redactor holds at the end of the stream
 // and records its findings.
-func (h *llmHandler) flushEvents(x *Exchange, out []byte) []byte {
-	red := x.llm.resp.red
-	out = h.emit(x, red.Flush(x.deadline()), out)
-	fs, _, failed := red.Findings()
-	acts := x.profile.inspect.actions(dirResponse)
-	x.recordFindings(dirResponse, fs, acts)
-	for _, fe := range failed {
-		x.e.metrics.DetectorErrors.WithLabelValues(x.profile.Name, fe.Detector, "open").Inc()
+func (h *llmHandler) flushEvents(x *Exchange, out []byte) ([]byte, error) {
+	out = h.emit(x, x.llm.resp.red.Flush(x.deadline()), out)
+	err := h.streamFailure(x)
+	x.recordStreamFindings()
+	return out, err
+}
+
+// recordStreamFindings records what the stream's redactor found, once:
+// at the stream's end, or when the exchange finishes first (a client that
+// went away still leaves the record of what was masked).
+func (x *Exchange) recordStreamFindings() {
+	ri := x.llm.resp
+	if ri == nil || ri.red == nil || ri.recorded {
+		return
 	}
-	return out
+	ri.recorded = true
+	fs, _, _ := ri.red.Findings()
+	x.recordFindings(dirResponse, fs, x.profile.inspect.actions(dirResponse))
 }
 
 // errTooLargeToInspect: an answer the profile inspects exceeded what

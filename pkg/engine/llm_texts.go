@@ -44,53 +44,74 @@ func answerTexts(provider string, ep llmEndpoint, body []byte) []inspect.Text {
 	return jsonTexts(nil, gjson.GetBytes(body, root), &p, answerSkip)
 }
 
-// eventPieces returns the text an event of a streamed answer adds to the
-// answer's channels. whole reports an event that carries complete texts
-// instead (OpenAI Responses' *.done and response.* events repeat the
-// whole output): it is inspected as a JSON document of its own.
-func eventPieces(provider string, ep llmEndpoint, data []byte) (pieces []streamPiece, whole bool) {
+// streamEvent is what one event of a streamed answer means for
+// inspection: the text it adds to the answer's channels, whether it
+// carries complete texts instead (OpenAI Responses' *.done and response.*
+// events repeat the whole output; Anthropic's content_block_start), and
+// the channels it ends (a prefix: "" ends them all).
+type streamEvent struct {
+	pieces []streamPiece
+	whole  bool
+	closes []string
+}
+
+func eventPieces(provider string, ep llmEndpoint, data []byte) (se streamEvent) {
 	if len(data) == 0 || data[0] != '{' {
-		return nil, false // [DONE]
+		return streamEvent{closes: []string{""}} // [DONE]
 	}
 	ev := gjson.ParseBytes(data)
 	switch {
 	case provider == "anthropic":
 		switch ev.Get("type").Str {
 		case "content_block_delta":
-			ch := "content." + ev.Get("index").Raw
+			ch := "content." + ev.Get("index").Raw + "."
 			for _, k := range []string{"text", "partial_json", "thinking"} {
 				if v := ev.Get("delta." + k); v.Type == gjson.String {
-					pieces = append(pieces, streamPiece{channel: ch + "." + k, path: "delta." + k, text: v.Str})
+					se.pieces = append(se.pieces, streamPiece{channel: ch + k, path: "delta." + k, text: v.Str})
 				}
 			}
-			return pieces, false
 		case "content_block_start":
-			return nil, true
+			se.whole = true
+		case "content_block_stop":
+			se.closes = []string{"content." + ev.Get("index").Raw + "."}
+		case "message_stop":
+			se.closes = []string{""}
 		}
-		return nil, false
+		return se
 	case ep.id == int(openai.Responses):
 		t := ev.Get("type").Str
+		out := "output." + ev.Get("output_index").Raw + "."
 		if strings.HasSuffix(t, ".delta") {
 			if v := ev.Get("delta"); v.Type == gjson.String {
-				ch := t + "." + ev.Get("output_index").Raw + "." + ev.Get("content_index").Raw
-				return []streamPiece{{channel: ch, path: "delta", text: v.Str}}, false
+				ch := out + ev.Get("content_index").Raw + "." + t
+				se.pieces = []streamPiece{{channel: ch, path: "delta", text: v.Str}}
 			}
-			return nil, false
+			return se
 		}
-		return nil, true
+		se.whole = true
+		if strings.HasSuffix(t, ".done") && ev.Get("output_index").Exists() {
+			se.closes = []string{out}
+		} else if t == "response.completed" || t == "response.failed" || t == "response.incomplete" {
+			se.closes = []string{""}
+		}
+		return se
 	}
 	// Chat and legacy completions: each choice streams its own text.
 	ev.Get("choices").ForEach(func(k, c gjson.Result) bool {
 		at := "choices." + strconv.Itoa(int(k.Int())) + "."
 		ch := "choices." + c.Get("index").Raw + "."
+		if fr := c.Get("finish_reason"); fr.Exists() && fr.Type != gjson.Null {
+			se.closes = append(se.closes, ch)
+		}
+		pieces := &se.pieces
 		for _, m := range []string{"delta.content", "delta.refusal", "text"} {
 			if v := c.Get(m); v.Type == gjson.String {
-				pieces = append(pieces, streamPiece{channel: ch + m, path: at + m, text: v.Str})
+				*pieces = append(*pieces, streamPiece{channel: ch + m, path: at + m, text: v.Str})
 			}
 		}
 		c.Get("delta.tool_calls").ForEach(func(j, tc gjson.Result) bool {
 			if v := tc.Get("function.arguments"); v.Type == gjson.String {
-				pieces = append(pieces, streamPiece{
+				*pieces = append(*pieces, streamPiece{
 					channel: ch + "tool_calls." + tc.Get("index").Raw,
 					path:    at + "delta.tool_calls." + strconv.Itoa(int(j.Int())) + ".function.arguments",
 					text:    v.Str})
@@ -99,5 +120,5 @@ func eventPieces(provider string, ep llmEndpoint, data []byte) (pieces []streamP
 		})
 		return true
 	})
-	return pieces, false
+	return se
 }

@@ -71,10 +71,20 @@ func (h *mcpHandler) inspectMCPResponse(x *Exchange, msg []byte) ([]byte, bool, 
 	case root.Get("method").Exists():
 		p.Key("params")
 		texts = jsonTexts(nil, root.Get("params"), &p, mcpStructural)
+	case root.Get("error").Exists():
+		// A tool's error or stack trace quotes what it failed on.
+		p.Key("error")
+		texts = jsonTexts(nil, root.Get("error"), &p, mcpStructural)
 	default:
-		return msg, false, nil // an error answer: agentguard's or the server's words
+		return msg, false, nil
 	}
 	sc := x.scan(dirResponse, texts)
+	if sc.failed == nil && repeatedKey(root, 0) {
+		// Inspected as gjson reads it, delivered as the client's decoder
+		// reads it: a repeated name would let one copy pass unread.
+		sc.failed = &denial{status: 502, kind: denyMalformed, rule: "builtin:repeated-member",
+			message: "the server's message repeats a member name and cannot be inspected"}
+	}
 	if sc.deny != nil || sc.failed != nil {
 		d := sc.deny
 		if d == nil {
@@ -82,7 +92,7 @@ func (h *mcpHandler) inspectMCPResponse(x *Exchange, msg []byte) ([]byte, bool, 
 		}
 		x.rec.ResponseDecision, x.rec.ResponseRule = "deny", d.rule
 		id, ok := mcp.ParseID([]byte(root.Get("id").Raw))
-		if !root.Get("result").Exists() || !ok {
+		if root.Get("method").Exists() || !ok {
 			// A server request or notification agentguard will not pass on
 			// has nobody to answer on the agent's side: it is dropped.
 			return nil, true, nil
@@ -124,6 +134,9 @@ func (h *mcpHandler) inspectToolsList(x *Exchange, msg []byte) ([]byte, map[stri
 		return true
 	})
 	sc := x.scan(dirResponse, texts)
+	if sc.failed == nil && repeatedKey(gjson.ParseBytes(msg), 0) {
+		return nil, nil, errors.New("a tools/list result repeats a member name and cannot be inspected")
+	}
 	var poisoned map[string]bool
 	for _, f := range sc.findings {
 		if sc.action(&f) == "deny" {

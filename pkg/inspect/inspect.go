@@ -16,6 +16,9 @@ import (
 type Text struct {
 	Field string
 	Value string
+	// Key: Value is a member name of the object at Field, not a value. A
+	// finding in it cannot be masked (RedactJSON refuses), only denied.
+	Key bool
 }
 
 // Severity orders findings; policies compare it.

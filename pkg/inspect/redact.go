@@ -67,6 +67,9 @@ func RedactJSON(body []byte, texts []Text, fs []Finding, want func(*Finding) boo
 			continue
 		}
 		t := texts[i]
+		if t.Key {
+			return nil, false, fmt.Errorf("redact: a finding in a member name of %q cannot be masked", t.Field)
+		}
 		var err error
 		out, err = sjson.SetBytes(out, t.Field, Mask(t.Value, byText[i]))
 		if err != nil {

@@ -17,7 +17,8 @@ type Piece struct {
 
 // Released is an event the StreamRedactor lets go, with the text of each
 // of its pieces after redaction (Masked[i] is nil when piece i is
-// unchanged).
+// unchanged). Masked is parallel to the pieces given to Push, empty ones
+// included.
 type Released[E any] struct {
 	Event  E
 	Masked []*string
@@ -51,6 +52,9 @@ type channel struct {
 	released int      // absolute offset up to which text has left
 	spans    [][2]int // redacted spans, absolute, sorted, merged
 	scanned  int      // absolute end of the text at the last scan
+	// closed: the stream said the channel ends (a content block stopped,
+	// a choice finished); its last tail bytes need not wait for more.
+	closed bool
 }
 
 type heldEvent[E any] struct {
@@ -59,13 +63,16 @@ type heldEvent[E any] struct {
 }
 
 type heldPiece struct {
-	ch         *channel
-	start, end int // absolute
+	ch         *channel // nil for an empty piece
+	start, end int      // absolute
 }
 
+// findingKey identifies a finding across rescans of a growing text: a
+// rescan may see more of the same match (a longer end), which is the same
+// finding.
 type findingKey struct {
 	channel, detector, rule string
-	start, end              int
+	start                   int
 }
 
 // maxHeldEvents bounds the events a stream may hold: a stream that sends
@@ -86,6 +93,7 @@ func (s *StreamRedactor[E]) Push(ctx context.Context, ev E, pieces []Piece) []Re
 	h := heldEvent[E]{ev: ev}
 	for _, p := range pieces {
 		if p.Text == "" {
+			h.pieces = append(h.pieces, heldPiece{}) // keeps Masked parallel to pieces
 			continue
 		}
 		c := s.channels[p.Channel]
@@ -98,15 +106,53 @@ func (s *StreamRedactor[E]) Push(ctx context.Context, ev E, pieces []Piece) []Re
 		h.pieces = append(h.pieces, heldPiece{ch: c, start: start, end: start + len(p.Text)})
 	}
 	s.queue = append(s.queue, h)
-	force := len(s.queue) > maxHeldEvents
+	if len(s.queue) > maxHeldEvents {
+		// Too many events wait behind a channel that stopped growing and
+		// was never closed: close every channel this event did not extend.
+		// The one still growing keeps its hold-back, so no secret in it
+		// leaves half seen.
+		for _, c := range s.channels {
+			if !c.closed && !h.extends(c) {
+				c.closed = true
+				if c.base+len(c.text) > c.scanned {
+					s.scan(ctx, c)
+				}
+			}
+		}
+	}
 	for _, c := range s.channels {
 		// Scan when the held text has grown by half the tail since the
 		// last scan: each byte is scanned a bounded number of times.
-		if end := c.base + len(c.text); force || end-c.scanned >= s.tail/2+1 && end-c.released > s.tail {
+		if end := c.base + len(c.text); end-c.scanned >= s.tail/2+1 && end-c.released > s.tail {
 			s.scan(ctx, c)
 		}
 	}
-	return s.release(force)
+	return s.release(false)
+}
+
+func (h *heldEvent[E]) extends(c *channel) bool {
+	for _, p := range h.pieces {
+		if p.ch == c {
+			return true
+		}
+	}
+	return false
+}
+
+// Close says the channels whose names start with prefix have ended: their
+// text is scanned to its end, and their events need not wait for more.
+// A channel that is never closed holds its last tail bytes, and the
+// events behind them, until Flush.
+func (s *StreamRedactor[E]) Close(ctx context.Context, prefix string) []Released[E] {
+	for name, c := range s.channels {
+		if !c.closed && strings.HasPrefix(name, prefix) {
+			c.closed = true
+			if c.base+len(c.text) > c.scanned {
+				s.scan(ctx, c)
+			}
+		}
+	}
+	return s.release(false)
 }
 
 // Flush scans what is held and releases every event: the stream ended.
@@ -133,7 +179,12 @@ func (s *StreamRedactor[E]) scan(ctx context.Context, c *channel) {
 	for _, f := range r.Findings {
 		f.Start += c.base
 		f.End += c.base
-		k := findingKey{c.name, f.Detector, f.Rule, f.Start, f.End}
+		// Every span is masked, recorded or not: the cap bounds the
+		// record, never the redaction.
+		if s.redact != nil && s.redact(&f) {
+			c.spans = mergeSpan(c.spans, [2]int{f.Start, f.End})
+		}
+		k := findingKey{c.name, f.Detector, f.Rule, f.Start}
 		if s.seen[k] {
 			continue
 		}
@@ -143,9 +194,6 @@ func (s *StreamRedactor[E]) scan(ctx context.Context, c *channel) {
 		}
 		s.seen[k] = true
 		s.found = append(s.found, f)
-		if s.redact != nil && s.redact(&f) {
-			c.spans = mergeSpan(c.spans, [2]int{f.Start, f.End})
-		}
 	}
 }
 
@@ -161,7 +209,10 @@ func (s *StreamRedactor[E]) release(all bool) []Released[E] {
 			for _, p := range h.pieces {
 				// Any secret of up to tail bytes that touches the piece
 				// ends before p.end+tail: the last scan must have seen
-				// that far.
+				// that far, or to the end of a closed channel.
+				if p.ch == nil || p.ch.closed && p.end <= p.ch.scanned {
+					continue
+				}
 				if p.end+s.tail > p.ch.scanned {
 					ready = false
 					break
@@ -176,6 +227,9 @@ func (s *StreamRedactor[E]) release(all bool) []Released[E] {
 			r.Masked = make([]*string, len(h.pieces))
 		}
 		for i, p := range h.pieces {
+			if p.ch == nil {
+				continue
+			}
 			if m, changed := p.ch.mask(p.start, p.end); changed {
 				r.Masked[i] = &m
 			}

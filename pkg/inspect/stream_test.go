@@ -139,3 +139,48 @@ func TestStreamRedactorEventsWithoutText(t *testing.T) {
 		t.Fatalf("flush: %+v", rs)
 	}
 }
+
+// A channel that stops growing (a content block that ended) must not hold
+// back the events of the next one: Close releases it, and without Close
+// the stream still moves after maxHeldEvents, never leaking a secret that
+// sits at the end of the stalled channel.
+func TestStreamRedactorStalledChannel(t *testing.T) {
+	const secret = "SECRETWORD12345678"
+	set := NewSet(nil, literal{"s", []string{secret}})
+	for _, closeIt := range []bool{true, false} {
+		s := NewStreamRedactor[tok](set, 64, nil, func(*Finding) bool { return true })
+		var out strings.Builder
+		released := 0
+		take := func(rs []Released[tok]) {
+			for _, r := range rs {
+				released++
+				if len(r.Masked) == 1 && r.Masked[0] != nil {
+					out.WriteString(*r.Masked[0])
+				} else {
+					out.WriteString(r.Event.text)
+				}
+			}
+		}
+		first := "block zero ends with " + secret
+		for i := 0; i < len(first); i += 4 {
+			p := first[i:min(i+4, len(first))]
+			take(s.Push(context.Background(), tok{id: released, text: p}, []Piece{{Channel: "content.0.text", Text: p}}))
+		}
+		if closeIt {
+			take(s.Close(context.Background(), "content.0."))
+		}
+		for i := range 2 * maxHeldEvents {
+			take(s.Push(context.Background(), tok{id: i, text: "x"}, []Piece{{Channel: "content.1.text", Text: "x"}}))
+		}
+		if closeIt && released < 2*maxHeldEvents-64 { // all but the growing channel's hold-back
+			t.Fatalf("closed: only %d events released", released)
+		}
+		if !closeIt && released < maxHeldEvents {
+			t.Fatalf("never closed: only %d events released", released)
+		}
+		take(s.Flush(context.Background()))
+		if strings.Contains(out.String(), "SECRET") || strings.Contains(out.String(), "12345678") {
+			t.Fatalf("close=%v: secret leaked", closeIt)
+		}
+	}
+}
