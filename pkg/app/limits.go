@@ -10,7 +10,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/agentguard/agentguard/pkg/config"
-	"github.com/agentguard/agentguard/pkg/credentials"
 	"github.com/agentguard/agentguard/pkg/engine"
 	"github.com/agentguard/agentguard/pkg/limits"
 	"github.com/agentguard/agentguard/pkg/telemetry"
@@ -35,7 +34,7 @@ func newLimitStore(b config.LimitsBackend, log *slog.Logger, m *telemetry.Metric
 		ContextTimeoutEnabled: true,
 	}
 	if rc.Password != (config.Credential{}) {
-		src := credentialSource(rc.Password)
+		src := rc.Password.Source()
 		// Read for every new connection, so a rotated secret is picked up.
 		opts.CredentialsProvider = func() (string, string) {
 			s, err := src.Credential()
@@ -79,19 +78,6 @@ type redisLog struct{ log *slog.Logger }
 
 func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
 	l.log.DebugContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
-}
-
-// credentialSource reads a config Credential: the file, else the
-// environment variable.
-func credentialSource(c config.Credential) credentials.Source {
-	var fs credentials.FirstOf
-	if c.File != "" {
-		fs = append(fs, credentials.File(c.File))
-	}
-	if c.Env != "" {
-		fs = append(fs, credentials.Env(c.Env))
-	}
-	return fs
 }
 
 // sameLimitsBackend reports whether two configs count limits in the same

@@ -3,6 +3,7 @@ package config
 import (
 	"time"
 
+	"github.com/agentguard/agentguard/pkg/credentials"
 	"github.com/agentguard/agentguard/pkg/pricing"
 )
 
@@ -161,6 +162,18 @@ type Webhook struct {
 type Credential struct {
 	File string `yaml:"file" json:"file,omitempty"`
 	Env  string `yaml:"env" json:"env,omitempty"`
+}
+
+// Source reads the credential: the file, else the environment variable.
+func (c Credential) Source() credentials.Source {
+	var fs credentials.FirstOf
+	if c.File != "" {
+		fs = append(fs, credentials.File(c.File))
+	}
+	if c.Env != "" {
+		fs = append(fs, credentials.Env(c.Env))
+	}
+	return fs
 }
 
 // ModelRule grants models to agents. No agents and no groups: every agent.

@@ -88,7 +88,7 @@ func buildDetectors(f *config.File) (*inspect.Set, error) {
 // key for this load.
 func hashKey(c config.Credential) ([]byte, error) {
 	if c.File != "" || c.Env != "" {
-		s, err := credentialSource(c).Credential()
+		s, err := c.Source().Credential()
 		if err != nil {
 			return nil, fmt.Errorf("detectors.hash_key: %w", err)
 		}

@@ -82,9 +82,6 @@ func (httpHandler) decide(x *Exchange, _ []byte) Result {
 }
 
 func (httpHandler) reject(x *Exchange, d denial) *Reply {
-	if d.kind == denyRateLimited {
-		return jsonReply(d.status, rateLimitedBody(d))
-	}
 	return jsonReply(d.status, plainErrorBody(d))
 }
 

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -90,20 +89,6 @@ func shortDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
-}
-
-// rateLimitedBody is plainErrorBody's shape for a limit:
-// {"error":{"code":"rate_limited","message":"…","rule":"limit:…"}}.
-func rateLimitedBody(d denial) []byte {
-	type inner struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Rule    string `json:"rule,omitempty"`
-	}
-	b, _ := json.Marshal(struct {
-		Error inner `json:"error"`
-	}{inner{Code: "rate_limited", Message: d.message, Rule: d.rule}})
-	return b
 }
 
 // LimitUsage is the state of one bucket, for the admin endpoint. Key is

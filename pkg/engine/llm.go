@@ -72,9 +72,9 @@ func newLLMHandler(p *config.Profile) (*llmHandler, error) {
 	default:
 		return nil, fmt.Errorf("no LLM codec for protocol %q", p.Protocol)
 	}
-	h.cred = credentialSource(p.LLM.Credential)
+	h.cred = p.LLM.Credential.Source()
 	for name, c := range p.LLM.AgentCredentials {
-		h.perAgent[name] = credentialSource(c)
+		h.perAgent[name] = c.Source()
 	}
 	for _, m := range p.LLM.Models {
 		r := modelRule{id: m.ID, agents: set(m.Agents), groups: set(m.Groups), allow: m.Allow,
@@ -82,17 +82,6 @@ func newLLMHandler(p *config.Profile) (*llmHandler, error) {
 		h.models = append(h.models, r)
 	}
 	return h, nil
-}
-
-func credentialSource(c config.Credential) credentials.Source {
-	var fs credentials.FirstOf
-	if c.File != "" {
-		fs = append(fs, credentials.File(c.File))
-	}
-	if c.Env != "" {
-		fs = append(fs, credentials.Env(c.Env))
-	}
-	return fs
 }
 
 func set(ss []string) map[string]bool {

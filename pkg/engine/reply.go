@@ -37,6 +37,8 @@ func codeWord(d denial) string {
 		return "request_too_large"
 	case denyUnavailable:
 		return "unavailable"
+	case denyRateLimited:
+		return "rate_limited"
 	}
 	return "forbidden"
 }

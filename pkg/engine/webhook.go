@@ -28,7 +28,7 @@ type webhookHandler struct {
 }
 
 func newWebhookHandler(p *config.Profile) *webhookHandler {
-	return &webhookHandler{cfg: p.Webhook, secret: credentialSource(p.Webhook.Secret)}
+	return &webhookHandler{cfg: p.Webhook, secret: p.Webhook.Secret.Source()}
 }
 
 // isDelivery matches whole path segments: /webhook covers /webhook and
