@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"strconv"
 
 	"github.com/tidwall/gjson"
 
@@ -18,23 +19,28 @@ const codeResponseWithheld = mcp.CodePolicyDenied
 // and never rewritten (a redacted "type" would break the message).
 var mcpStructural = map[string]bool{"type": true, "mimeType": true, "jsonrpc": true, "_meta": true}
 
-// argumentTexts are the strings of the tools/call arguments of message i
-// of the body, with their paths in the body.
-func argumentTexts(out []inspect.Text, b *mcp.Body, i int, body []byte) []inspect.Text {
-	m := &b.Messages[i]
-	if len(m.Arguments) == 0 {
-		return out
-	}
+// messageTexts are the strings a client's message i of the body carries
+// to the server, with their paths in the body: a request's or
+// notification's params (tool arguments, prompt arguments, completion
+// values), or an answer's result (sampling, elicitation) or error.
+func messageTexts(out []inspect.Text, b *mcp.Body, i int, body []byte) []inspect.Text {
+	root := gjson.ParseBytes(body)
 	var p jsonscan.Path
 	if b.Batch {
 		p.Index(i)
+		root = root.Get(strconv.Itoa(i))
 	}
-	p.Key("params")
-	p.Key("arguments")
-	return jsonTexts(out, gjson.ParseBytes(m.Arguments), &p, nil)
+	for _, member := range []string{"params", "result", "error"} {
+		if v := root.Get(member); v.Exists() {
+			m := p.Key(member)
+			out = jsonTexts(out, v, &p, mcpStructural)
+			p.Pop(m)
+		}
+	}
+	return out
 }
 
-// inspectRequestBody scans the arguments of every message and returns the
+// inspectMCPRequest scans what every message carries and returns the
 // texts' scan, the message each text belongs to, and the body with the
 // redactions applied (body itself when there are none).
 func (x *Exchange) inspectMCPRequest(b *mcp.Body, body []byte) (scanResult, []int, []byte, error) {
@@ -45,7 +51,7 @@ func (x *Exchange) inspectMCPRequest(b *mcp.Body, body []byte) (scanResult, []in
 	owner := []int{}
 	for i := range b.Messages {
 		n := len(texts)
-		texts = argumentTexts(texts, b, i, body)
+		texts = messageTexts(texts, b, i, body)
 		for range len(texts) - n {
 			owner = append(owner, i)
 		}
