@@ -93,7 +93,11 @@ func (x *Exchange) scanRecord(dir direction, texts []inspect.Text, record bool) 
 	if len(acts) == 0 || len(texts) == 0 || x.rt.detectors == nil {
 		return res
 	}
-	if len(texts) >= maxTexts {
+	// Where findings only get logged, a message too large to read whole
+	// passes (inspected as far as it was read); where they deny or
+	// redact, what was not read cannot pass.
+	enforce := x.profile.inspect.rewrites(dir)
+	if len(texts) >= maxTexts && enforce {
 		// jsonTexts stopped reading: what it did not read cannot pass.
 		res.failed = &denial{status: 413, kind: denyTooLarge, rule: "builtin:too-many-texts",
 			message: fmt.Sprintf("the %s holds more than %d strings, more than agentguard inspects", dir, maxTexts)}
@@ -101,7 +105,7 @@ func (x *Exchange) scanRecord(dir direction, texts []inspect.Text, record bool) 
 	}
 	rep := x.rt.detectors.Scan(x.deadline(), texts, func(name string) bool { _, ok := acts[name]; return ok })
 	res.findings = rep.Findings
-	if rep.Truncated {
+	if rep.Truncated && enforce {
 		// More findings than are kept: some spans would not be masked.
 		res.failed = &denial{status: 413, kind: denyTooLarge, rule: "builtin:too-many-findings",
 			message: fmt.Sprintf("the %s holds more findings than agentguard inspects", dir)}
