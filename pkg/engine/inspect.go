@@ -111,7 +111,11 @@ func (x *Exchange) scanRecord(dir direction, texts []inspect.Text, record bool) 
 			message: fmt.Sprintf("the %s holds more findings than agentguard inspects", dir)}
 	}
 	for _, fe := range rep.Failed {
-		if closed := x.detectorFailed(fe); closed && res.failed == nil {
+		// A local detector that gave up (hostile input over its work
+		// budget) fails closed where its findings would be enforced; a
+		// classifier service by its own configured mode.
+		_, service := x.profile.inspect.failClosed[fe.Detector]
+		if closed := x.detectorFailed(fe); closed && (enforce || service) && res.failed == nil {
 			res.failed = &denial{status: 503, kind: denyUnavailable, rule: "builtin:detector-unavailable",
 				message: fmt.Sprintf("the %s detector could not inspect this message", fe.Detector)}
 		}
