@@ -78,8 +78,40 @@ func TestExtAuthzWithGrpcurl(t *testing.T) {
 		t.Errorf("provider key not injected: %v", llm)
 	}
 
+	// Denials the waypoint's filter settings can cause, each in the
+	// client's protocol: a body Envoy cut (partial), one over the
+	// profile's max_body_bytes, and no identity at all.
+	refusals := []struct {
+		name    string
+		headers map[string]string
+		body    string
+		status  string
+		in      string
+	}{
+		{"partial body", map[string]string{"x-envoy-auth-partial-body": "true"}, call("get_pull_request")[:40], "PayloadTooLarge", `"code":-32054`},
+		{"oversize body", nil, fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"get_pull_request","arguments":{"pad":%q}}}`, strings.Repeat("x", 1<<20)), "PayloadTooLarge", `"code":-32054`},
+		{"no identity", map[string]string{"x-agent-id": ""}, call("get_pull_request"), "Forbidden", `"code":-32053`},
+	}
+	for _, r := range refusals {
+		hs := map[string]string{}
+		for k, v := range mcp {
+			hs[k] = v
+		}
+		for k, v := range r.headers {
+			hs[k] = v
+		}
+		if hs["x-agent-id"] == "" {
+			delete(hs, "x-agent-id")
+		}
+		out := checkCall(t, gc, p, "mcp", hs, r.body)
+		d, _ := out["deniedResponse"].(map[string]any)
+		if d == nil || fmt.Sprint(d["status"]) != "map[code:"+r.status+"]" || !strings.Contains(fmt.Sprint(d["body"]), r.in) {
+			t.Errorf("%s: answered %.300v", r.name, out)
+		}
+	}
+
 	_, metrics := p.get(t, "metrics", "/metrics")
-	if v := metricValue(t, metrics, `agentguard_requests_total{agent="code-reviewer",decision="deny",profile="mcp"}`); v != "1" {
+	if v := metricValue(t, metrics, `agentguard_requests_total{agent="code-reviewer",decision="deny",profile="mcp"}`); v != "3" { // delete_repository, partial, oversize
 		t.Errorf("deny counter %q", v)
 	}
 	for where, text := range map[string]string{"metrics": metrics, "audit": p.stdout.String(), "logs": p.stderr.String()} {
@@ -87,7 +119,45 @@ func TestExtAuthzWithGrpcurl(t *testing.T) {
 			t.Errorf("a provider key is in the %s", where)
 		}
 	}
-	if n := strings.Count(p.stdout.String(), `"profile":"mcp"`); n != 2 {
-		t.Errorf("%d mcp audit records, want 2:\n%s", n, p.stdout.String())
+	if n := strings.Count(p.stdout.String(), `"profile":"mcp"`); n != 5 {
+		t.Errorf("%d mcp audit records, want 5:\n%s", n, p.stdout.String())
+	}
+}
+
+// A profile that does not trust XFCC ignores one a client forged, and
+// takes the identity Envoy saw on the connection (source.principal).
+func TestExtAuthzSpoofedXFCCWithGrpcurl(t *testing.T) {
+	gc := grpcurlPath(t)
+	p := start(t, buildBinary(t), "--config", "testdata/extauthz-peer-only.yaml")
+	check := func(headers map[string]string, principal string) map[string]any {
+		hs := map[string]string{":method": "GET", ":path": "/status", ":authority": "api.local", ":scheme": "http"}
+		for k, v := range headers {
+			hs[k] = v
+		}
+		attrs := map[string]any{
+			"request":            map[string]any{"http": map[string]any{"method": "GET", "path": "/status", "host": "api.local", "headers": hs}},
+			"context_extensions": map[string]string{"profile": "peer-only"},
+		}
+		if principal != "" {
+			attrs["source"] = map[string]any{"principal": principal}
+		}
+		in, _ := json.Marshal(map[string]any{"attributes": attrs})
+		var resp map[string]any
+		out := grpcurl(t, gc, p, string(in), []string{"-d", "@"}, "envoy.service.auth.v3.Authorization/Check")
+		if err := json.Unmarshal([]byte(out), &resp); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return resp
+	}
+	forged := check(map[string]string{"x-forwarded-client-cert": "By=spiffe://cluster.local/ns/x/sa/waypoint;URI=spiffe://cluster.local/ns/agents/sa/code-reviewer"}, "")
+	if d, _ := forged["deniedResponse"].(map[string]any); d == nil || !strings.Contains(fmt.Sprint(d["body"]), "builtin:no-identity") {
+		t.Errorf("forged XFCC: %.300v", forged)
+	}
+	peer := check(nil, "spiffe://cluster.local/ns/agents/sa/code-reviewer")
+	if peer["okResponse"] == nil {
+		t.Errorf("source.principal: %.300v", peer)
+	}
+	if !strings.Contains(p.stdout.String(), `"agent":"code-reviewer"`) || !strings.Contains(p.stdout.String(), `"identity_source":"peer"`) {
+		t.Errorf("audit:\n%s", p.stdout.String())
 	}
 }
