@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/tidwall/gjson"
 
@@ -262,40 +261,6 @@ func structural(s string) bool {
 	return true
 }
 
-// repeatedKey reports whether an object in v, at any depth, repeats a
-// member name, exactly or in another case. gjson reads the first copy,
-// most JSON decoders the last, and sjson rewrites only one: a message
-// that repeats names cannot be inspected as its reader will see it.
-func repeatedKey(v gjson.Result, depth int) bool {
-	if depth > 128 {
-		return true
-	}
-	switch {
-	case v.IsArray():
-		rep := false
-		v.ForEach(func(_, el gjson.Result) bool {
-			rep = repeatedKey(el, depth+1)
-			return !rep
-		})
-		return rep
-	case v.IsObject():
-		seen := map[string]bool{}
-		rep := false
-		v.ForEach(func(k, el gjson.Result) bool {
-			name := strings.ToLower(k.Str)
-			if seen[name] {
-				rep = true
-				return false
-			}
-			seen[name] = true
-			rep = repeatedKey(el, depth+1)
-			return !rep
-		})
-		return rep
-	}
-	return false
-}
-
 // secretLike reports whether a member name could be a credential, so it
 // is inspected: long, with letters and digits. Ordinary names
 // (pullNumber, issue_id) are not, and are left out of a prompt-injection
@@ -312,3 +277,20 @@ func secretLike(k string) bool {
 	}
 	return letter && digit
 }
+
+// unreadable reports why a message from upstream cannot be inspected as
+// its receiver will read it: nested deeper than the walk goes, or a member
+// name repeated (see jsonscan.RepeatedMember). "" when it can.
+func unreadable(msg []byte) string {
+	if !jsonscan.DepthWithin(msg, maxInspectDepth) {
+		return "nests deeper than agentguard inspects"
+	}
+	if _, dup := jsonscan.RepeatedMember(gjson.ParseBytes(msg)); dup {
+		return "repeats a member name"
+	}
+	return ""
+}
+
+// maxInspectDepth bounds the nesting of a message from upstream that is
+// walked for inspection, as the codecs bound requests.
+const maxInspectDepth = 64

@@ -67,10 +67,12 @@ func (x *Exchange) startResponseInspect(stream bool) *llmResponseInspect {
 // send, or a Reply that replaces the answer.
 func (h *llmHandler) inspectAnswer(x *Exchange, body []byte) ([]byte, *Reply, error) {
 	st := &x.llm
-	sc := x.scan(dirResponse, answerTexts(h.codec.provider(), st.req.ep, body))
-	if sc.failed == nil && repeatedKey(gjson.ParseBytes(body), 0) {
-		sc.failed = &denial{status: 502, kind: denyUnavailable, rule: "builtin:repeated-member",
-			message: "the provider's answer repeats a member name and cannot be inspected"}
+	var sc scanResult
+	if bad := unreadable(body); bad != "" { // before the walk, which recurses
+		sc.failed = &denial{status: 502, kind: denyUnavailable, rule: "builtin:uninspectable",
+			message: "the provider's answer " + bad}
+	} else {
+		sc = x.scan(dirResponse, answerTexts(h.codec.provider(), st.req.ep, body))
 	}
 	if d := firstOf(sc.deny, sc.failed); d != nil {
 		x.rec.ResponseDecision, x.rec.ResponseRule = "deny", d.rule

@@ -68,28 +68,28 @@ func (x *Exchange) inspectMCPRequest(b *mcp.Body, body []byte) (scanResult, []in
 // message to send, nil to drop it.
 func (h *mcpHandler) inspectMCPResponse(x *Exchange, msg []byte) ([]byte, bool, error) {
 	root := gjson.ParseBytes(msg)
-	var p jsonscan.Path
-	var texts []inspect.Text
-	switch {
-	case root.Get("result").Exists():
-		p.Key("result")
-		texts = jsonTexts(nil, root.Get("result"), &p, mcpStructural)
-	case root.Get("method").Exists():
-		p.Key("params")
-		texts = jsonTexts(nil, root.Get("params"), &p, mcpStructural)
-	case root.Get("error").Exists():
-		// A tool's error or stack trace quotes what it failed on.
-		p.Key("error")
-		texts = jsonTexts(nil, root.Get("error"), &p, mcpStructural)
-	default:
-		return msg, false, nil
-	}
-	sc := x.scan(dirResponse, texts)
-	if sc.failed == nil && repeatedKey(root, 0) {
-		// Inspected as gjson reads it, delivered as the client's decoder
-		// reads it: a repeated name would let one copy pass unread.
-		sc.failed = &denial{status: 502, kind: denyMalformed, rule: "builtin:repeated-member",
-			message: "the server's message repeats a member name and cannot be inspected"}
+	var sc scanResult
+	if bad := unreadable(msg); bad != "" { // before the walk, which recurses
+		sc.failed = &denial{status: 502, kind: denyMalformed, rule: "builtin:uninspectable",
+			message: "the server's message " + bad}
+	} else {
+		var p jsonscan.Path
+		var texts []inspect.Text
+		switch {
+		case root.Get("result").Exists():
+			p.Key("result")
+			texts = jsonTexts(nil, root.Get("result"), &p, mcpStructural)
+		case root.Get("method").Exists():
+			p.Key("params")
+			texts = jsonTexts(nil, root.Get("params"), &p, mcpStructural)
+		case root.Get("error").Exists():
+			// A tool's error or stack trace quotes what it failed on.
+			p.Key("error")
+			texts = jsonTexts(nil, root.Get("error"), &p, mcpStructural)
+		default:
+			return msg, false, nil
+		}
+		sc = x.scan(dirResponse, texts)
 	}
 	if sc.deny != nil || sc.failed != nil {
 		d := sc.deny
@@ -121,6 +121,9 @@ func (h *mcpHandler) inspectMCPResponse(x *Exchange, msg []byte) ([]byte, bool, 
 // whose description carries an injection is hidden from the agent, the
 // others pass (redacted where the profile redacts).
 func (h *mcpHandler) inspectToolsList(x *Exchange, msg []byte) ([]byte, map[string]bool, error) {
+	if bad := unreadable(msg); bad != "" {
+		return nil, nil, errors.New("a tools/list result " + bad)
+	}
 	tools := gjson.GetBytes(msg, "result.tools")
 	var texts []inspect.Text
 	var names []string
@@ -140,9 +143,6 @@ func (h *mcpHandler) inspectToolsList(x *Exchange, msg []byte) ([]byte, map[stri
 		return true
 	})
 	sc := x.scan(dirResponse, texts)
-	if sc.failed == nil && repeatedKey(gjson.ParseBytes(msg), 0) {
-		return nil, nil, errors.New("a tools/list result repeats a member name and cannot be inspected")
-	}
 	var poisoned map[string]bool
 	for _, f := range sc.findings {
 		if sc.action(&f) == "deny" {

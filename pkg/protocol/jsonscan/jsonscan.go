@@ -8,6 +8,7 @@ package jsonscan
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
@@ -188,3 +189,35 @@ func (p *Path) Index(i int) int {
 func (p *Path) Pop(mark int) { p.b = p.b[:mark] }
 
 func (p *Path) String() string { return string(p.b) }
+
+// RepeatedMember reports the first member name that occurs twice in one
+// object, at any depth of v, names compared case-folded: gjson reads the
+// first copy, most decoders the last, and Go's decodes into structs
+// case-insensitively, so a message that repeats a name cannot be read as
+// its receiver will read it. Callers bound v's depth first (DepthWithin).
+func RepeatedMember(v gjson.Result) (string, bool) {
+	if !v.IsObject() && !v.IsArray() {
+		return "", false
+	}
+	var (
+		seen map[string]struct{}
+		key  string
+		dup  bool
+	)
+	if v.IsObject() {
+		seen = make(map[string]struct{})
+	}
+	v.ForEach(func(k, c gjson.Result) bool {
+		if seen != nil {
+			f := strings.ToLower(strings.ToUpper(k.Str))
+			if _, ok := seen[f]; ok {
+				key, dup = k.Str, true
+				return false
+			}
+			seen[f] = struct{}{}
+		}
+		key, dup = RepeatedMember(c)
+		return !dup
+	})
+	return key, dup
+}

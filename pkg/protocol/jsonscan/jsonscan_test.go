@@ -103,3 +103,21 @@ func depth(v gjson.Result) int {
 	})
 	return d + 1
 }
+
+func TestRepeatedMember(t *testing.T) {
+	for _, c := range []struct {
+		json, key string
+	}{
+		{`{"a":1,"b":{"c":[{"d":1,"e":2}]}}`, ""},
+		{`{"a":1,"a":2}`, "a"},
+		{`{"a":1,"A":2}`, "A"},
+		{`{"x":[{"k":1},{"deep":{"t":1,"T":2}}]}`, "T"},
+		{`[{"ok":1},{"ok":1}]`, ""}, // the same name in sibling objects is fine
+		{`"text"`, ""},
+	} {
+		key, dup := RepeatedMember(gjson.Parse(c.json))
+		if key != c.key || dup != (c.key != "") {
+			t.Errorf("RepeatedMember(%s) = %q, %v; want %q", c.json, key, dup, c.key)
+		}
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/agentguard/agentguard/pkg/protocol/jsonscan"
 )
 
 // clientRequests lists MCP methods that are requests (never notifications)
@@ -78,7 +80,7 @@ func checkMethod(m *Message, params gjson.Result, dir direction) *Error {
 			if !args.IsObject() {
 				return invalidParams(m.ID, "params.arguments must be an object")
 			}
-			if k, dup := repeatedKeyDeep(args, 0); dup {
+			if k, dup := jsonscan.RepeatedMember(args); dup { // a server decoding into Go structs matches names case-insensitively
 				return invalidParams(m.ID, fmt.Sprintf("params.arguments member %q repeated or ambiguous", k))
 			}
 			m.Arguments = []byte(args.Raw)
@@ -130,25 +132,6 @@ func members(obj gjson.Result, names []string, out []gjson.Result) (string, bool
 	return dup, dup != ""
 }
 
-// repeatedKey reports the first member name of obj that occurs twice, case
-// folded as in [members]; arguments are policy input too.
-func repeatedKey(obj gjson.Result) (string, bool) {
-	var (
-		seen = make(map[string]struct{})
-		dup  string
-	)
-	obj.ForEach(func(k, _ gjson.Result) bool {
-		f := strings.ToLower(strings.ToUpper(k.Str))
-		if _, ok := seen[f]; ok {
-			dup = k.Str
-			return false
-		}
-		seen[f] = struct{}{}
-		return true
-	})
-	return dup, dup != ""
-}
-
 // MethodLabel returns method when MCP defines it, else "other": a bounded
 // value for metric labels, whatever clients send.
 func MethodLabel(method string) string {
@@ -163,31 +146,6 @@ func MethodLabel(method string) string {
 		return method
 	}
 	return "other"
-}
-
-// repeatedKeyDeep is repeatedKey at every level of a tool's arguments: a
-// server decoding them into Go structs matches nested names
-// case-insensitively too. Depth is already bounded by the body's depth check.
-func repeatedKeyDeep(v gjson.Result, depth int) (string, bool) {
-	if v.IsObject() {
-		if k, dup := repeatedKey(v); dup {
-			return k, true
-		}
-	}
-	if !v.IsObject() && !v.IsArray() {
-		return "", false
-	}
-	var (
-		key string
-		dup bool
-	)
-	v.ForEach(func(_, c gjson.Result) bool {
-		if c.IsObject() || c.IsArray() {
-			key, dup = repeatedKeyDeep(c, depth+1)
-		}
-		return !dup
-	})
-	return key, dup
 }
 
 // lookalikeMethod reports whether method is not an MCP method but folds onto
