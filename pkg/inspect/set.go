@@ -11,8 +11,9 @@ import (
 
 // MaxFindings bounds the findings one Scan keeps: a hostile message full of
 // matches must not grow the audit record, the CEL input or the redaction
-// work without limit. Scan reports that it stopped (Truncated), and the
-// engine treats a truncated scan like any other finding of its detectors.
+// work without limit. Scan reports that it stopped (Truncated); the engine
+// then refuses the message where findings are enforced, since spans past
+// the cap would not be masked.
 const MaxFindings = 256
 
 // Set runs a list of detectors over a message's texts. It is immutable
@@ -37,16 +38,6 @@ func (s *Set) Detectors() []string {
 		out[i] = d.Name()
 	}
 	return out
-}
-
-// Has reports whether the Set holds a detector of that name.
-func (s *Set) Has(name string) bool {
-	for _, d := range s.detectors {
-		if d.Name() == name {
-			return true
-		}
-	}
-	return false
 }
 
 // Report is what one Scan found.
